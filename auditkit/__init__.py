@@ -1,0 +1,50 @@
+"""auditkit: audits fine-tuned models and writes the reports reviewers attach to tickets.
+
+Plugins import what they need from here: ``hookimpl`` to mark hook implementations, and
+the data model (``Section``, ``Finding``, ``Table``, ``Chart``, ``Calculation``, ``Audit``).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from auditkit._version import __version__
+from auditkit.compat import HOOK_API_VERSION as __hook_api_version__
+from auditkit.config import Config, ConfigSection, Option
+from auditkit.errors import ConfigError, DataError, ExitCode, ModelDirError, UsageError
+from auditkit.model import (
+    Audit,
+    Calculation,
+    Chart,
+    DatasetInfo,
+    Finding,
+    ModelInfo,
+    Predictions,
+    Section,
+    Table,
+)
+
+hookimpl = pluggy.HookimplMarker("auditkit")
+
+__all__ = [
+    "Audit",
+    "Calculation",
+    "Chart",
+    "Config",
+    "ConfigError",
+    "ConfigSection",
+    "DataError",
+    "DatasetInfo",
+    "ExitCode",
+    "Finding",
+    "ModelDirError",
+    "ModelInfo",
+    "Option",
+    "Predictions",
+    "Section",
+    "Table",
+    "UsageError",
+    "__hook_api_version__",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,158 @@
+"""Hook specifications: the whole contract between auditkit and its plugins.
+
+Every built-in capability implements these hooks exactly as a third-party package does.
+The docstrings are the reference for plugin authors (`auditkit hooks` prints them).
+Hooks are called with keyword arguments; an implementation may accept fewer arguments
+than the specification lists, which is how a hook grows without breaking plugins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
+    import pandas as pd
+
+    from auditkit.config import Config, ConfigSection
+    from auditkit.model import Audit, Section
+
+hookspec = pluggy.HookspecMarker("auditkit")
+
+# --------------------------------------------------------------------------------------
+# set-up: configuration, commands and templates
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def auditkit_config_schema() -> ConfigSection | list[ConfigSection] | None:
+    """Declare the plugin's configuration section(s).
+
+    Return an :class:`auditkit.config.ConfigSection` (or a list of them, e.g. a section
+    and its ``name.sub`` tables). Each option has a type, a default and a one-line help
+    text; ``auditkit init`` writes them as comments, and an unknown key or a value of the
+    wrong type in ``auditkit.toml`` is reported with the file, the key and what was
+    expected. Called once per process; all implementations are collected.
+    """
+
+
+@hookspec
+def auditkit_add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add sub-commands to the ``auditkit`` command line.
+
+    ``subparsers`` is the ``argparse`` sub-parser collection. Add a parser and set its
+    ``func`` default to a callable ``func(args) -> int`` that returns the exit code.
+    Keep heavy imports inside ``func`` so that ``auditkit --help`` stays fast.
+    """
+
+
+@hookspec
+def auditkit_template_dirs() -> list[Path] | Path | None:
+    """Return folder(s) holding the plugin's jinja2 templates.
+
+    Plugin folders are searched before the built-in ``templates/``; put a section's
+    partial under the plugin's own prefix (``myplugin/section.html.j2``). A template that
+    overrides a built-in one may extend the original as ``default:<name>``.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# loading: model and evaluation data
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def auditkit_load_model(model_dir: Path, config: Config) -> Any:
+    """Load the model in ``model_dir`` and return a model handle, or ``None``.
+
+    Return ``None`` when the directory is not in a format this plugin knows, so the next
+    loader can try. A handle has an ``info`` attribute (:class:`auditkit.model.ModelInfo`)
+    and a ``predict(frame, config) -> Predictions`` method; ``cache_key()`` (optional)
+    returns a string that changes whenever predictions could change. Raise
+    :class:`auditkit.errors.ModelDirError` for a directory that is recognised but unsafe
+    or broken. ``firstresult``: the first non-``None`` handle wins.
+    """
+
+
+@hookspec(firstresult=True)
+def auditkit_load_data(spec: dict[str, Any], config: Config) -> pd.DataFrame | None:
+    """Read the evaluation data described by ``spec`` and return a DataFrame, or ``None``.
+
+    ``spec`` holds ``path`` (absolute), ``format`` (``csv``, ``parquet``, ``jsonl`` or
+    ``auto``) and the ``[data]`` config. Return ``None`` for a format you do not read.
+    Raise :class:`auditkit.errors.DataError` with the file and the fix for unreadable
+    input. ``firstresult``.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# measuring: assess, then value
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def auditkit_assess(audit: Audit) -> Section | list[Section] | None:
+    """Measure one thing about the model and return a :class:`auditkit.model.Section`.
+
+    Runs after the model has predicted on the evaluation data: ``audit.frame``,
+    ``audit.y_true`` and ``audit.predictions`` are set (``audit.predictions`` is ``None``
+    only for token tasks without predictions). Return ``None`` when the assessment does
+    not apply. Assess hooks must not depend on one another; an exception is recorded as an
+    ``error`` finding naming the plugin, and the rest of the audit goes on.
+    """
+
+
+@hookspec
+def auditkit_value(audit: Audit) -> Section | list[Section] | None:
+    """Put a value on the model, reading the sections every assess hook produced.
+
+    Runs after all ``auditkit_assess`` hooks, so ``audit.sections`` holds fairness,
+    privacy and training results (read them with ``audit.metric("fairness.score")``).
+    Value sections usually go to the business report (``report="business"``).
+    """
+
+
+@hookspec
+def auditkit_policy(audit: Audit) -> list[Any] | None:
+    """Return extra :class:`auditkit.model.Finding` objects that judge the whole audit.
+
+    Runs after every assess and value hook, before rendering. Use it for rules that
+    span sections (e.g. a minimum accuracy together with a fairness score).
+    """
+
+
+# --------------------------------------------------------------------------------------
+# reporting: render, then publish
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
+    """Write the report files for the formats this plugin knows; return their paths.
+
+    ``out_dir`` is a private staging folder: write there, and auditkit moves every file
+    into ``OUT/<model-name>/`` atomically once all renderers have finished, so a reader
+    never sees half a report. Ignore formats you do not know.
+    """
+
+
+@hookspec
+def auditkit_render_index(audits: list[Audit], out_dir: Path, formats: list[str]) -> list[Path] | None:
+    """Write the multi-model comparison (``index.html``) into the staging ``out_dir``.
+
+    Called once per ``auditkit run`` after every model's audit, with all of them.
+    """
+
+
+@hookspec(firstresult=True)
+def auditkit_publish(audit: Audit, files: list[Path], target: str) -> str | None:
+    """Attach the report files to a review ticket named by ``target``.
+
+    Return a URL or identifier of what was published, or ``None`` when ``target`` is not
+    a scheme this plugin knows (e.g. ``dir:/path`` or ``github:owner/repo#12``).
+    ``firstresult``.
+    """

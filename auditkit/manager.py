@@ -1,0 +1,182 @@
+"""Build the plugin manager: specs, blocked names, built-ins, entry points, validation.
+
+The manager is made by :func:`get_plugin_manager`, never at import time. Every plugin,
+built-in or third-party, comes in through :meth:`AuditkitPluginManager.add_plugin`, and
+auditkit keeps its own record (:class:`~auditkit.model.PluginInfo`) of where each came
+from instead of reading pluggy's private state.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from auditkit import hookspecs
+from auditkit._version import __version__
+from auditkit.model import PluginInfo
+
+PROJECT = "auditkit"
+ENTRY_POINT_GROUP = "auditkit"
+AUTOLOAD_ENV = "AUDITKIT_DISABLE_PLUGIN_AUTOLOAD"
+
+# name → module. One list, registered by the same path a third-party plugin takes.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("core", "auditkit.coreplugin"),
+    ("tabular", "auditkit_plugins.tabular_data"),
+    ("transformers", "auditkit_plugins.transformers_loader"),
+    ("predictions", "auditkit_plugins.predictions_loader"),
+    ("training", "auditkit_plugins.training"),
+    ("fairness", "auditkit_plugins.fairness"),
+    ("privacy", "auditkit_plugins.privacy"),
+    ("market", "auditkit_plugins.market"),
+    ("valuation", "auditkit_plugins.valuation"),
+    ("policy", "auditkit_plugins.policy"),
+    ("json", "auditkit_plugins.json_report"),
+    ("markdown", "auditkit_plugins.markdown_report"),
+    ("html", "auditkit_plugins.html_report"),
+    ("pdf", "auditkit_plugins.pdf_report"),
+    ("publish", "auditkit_plugins.publish"),
+)
+
+# Plugins without which auditkit cannot run at all; `-p no:` refuses them.
+ESSENTIAL_PLUGINS = frozenset({"core", "json"})
+
+
+class AuditkitPluginManager(pluggy.PluginManager):
+    """A pluggy manager that remembers each plugin's version, source and load status."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT)
+        self.infos: dict[str, PluginInfo] = {}
+
+    def add_plugin(self, plugin: Any, name: str, version: str, source: str) -> bool:
+        """Register one plugin; a validation error is recorded, not raised."""
+        if self.is_blocked(name):
+            self.infos[name] = PluginInfo(name, version, source, [], status="disabled")
+            return False
+        try:
+            self.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self.infos[name] = PluginInfo(name, version, source, [], status="error", error=str(exc))
+            return False
+        self.infos[name] = PluginInfo(name, version, source, [])
+        return True
+
+    def validate(self) -> None:
+        """``check_pending``: unregister each plugin that implements an unknown hook."""
+        while True:
+            try:
+                self.check_pending()
+                break
+            except pluggy.PluginValidationError as exc:
+                name = self.get_name(exc.plugin) or repr(exc.plugin)
+                self.unregister(exc.plugin)
+                info = self.infos.get(name) or PluginInfo(name, "?", "?", [])
+                info.status = "error"
+                info.error = f"plugin {name!r}: {exc}"
+                self.infos[name] = info
+        for name, plugin in self.list_name_plugin():
+            if name in self.infos:
+                callers = self.get_hookcallers(plugin) or []
+                self.infos[name].hooks = sorted(c.name for c in callers)
+
+    def active(self) -> list[PluginInfo]:
+        return [i for i in self.infos.values() if i.status == "loaded"]
+
+
+def get_plugin_manager(
+    disabled: Iterable[str] = (),
+    extra_plugins: Iterable[tuple[str, Any]] = (),
+    autoload: bool | None = None,
+    builtins: Iterable[tuple[str, str]] | None = None,
+) -> AuditkitPluginManager:
+    """Build a manager: specs → block ``-p no:`` names → external → built-ins → check.
+
+    ``extra_plugins`` are (name, object) pairs registered in-process (tests,
+    ``auditkit.testing``); ``autoload=False`` (or ``AUDITKIT_DISABLE_PLUGIN_AUTOLOAD=1``)
+    skips entry points, so only the built-ins load.
+    """
+    pm = AuditkitPluginManager()
+    pm.add_hookspecs(hookspecs)
+    for name in disabled:
+        if name in ESSENTIAL_PLUGINS:
+            from auditkit.errors import UsageError
+
+            raise UsageError(f"-p no:{name}: {name!r} is essential and cannot be disabled")
+        pm.set_blocked(name)
+    if autoload is None:
+        autoload = not os.environ.get(AUTOLOAD_ENV)
+    for name, plugin in extra_plugins:
+        pm.add_plugin(plugin, name, getattr(plugin, "__version__", "0"), "in-process")
+    if autoload:
+        _load_entry_points(pm)
+    # built-ins after external ones (as tox does), so a plugin can claim work first
+    for name, module in BUILTIN_PLUGINS if builtins is None else builtins:
+        _load_builtin(pm, name, module)
+    pm.validate()
+    return pm
+
+
+def _load_builtin(pm: AuditkitPluginManager, name: str, module_name: str) -> None:
+    if pm.is_blocked(name):
+        pm.infos[name] = PluginInfo(name, __version__, "built-in", [], status="disabled")
+        return
+    if pm.has_plugin(name):  # an external plugin took the name on purpose
+        return
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        pm.infos[name] = PluginInfo(
+            name, __version__, "built-in", [], status="error", error=f"{type(exc).__name__}: {exc}"
+        )
+        return
+    missing = [
+        (dist, hint)
+        for dist, hint in getattr(module, "AUDITKIT_REQUIRES", {}).items()
+        if importlib.util.find_spec(dist) is None
+    ]
+    if missing:
+        hint = "; ".join(f"pip install {h}" for _, h in missing)
+        pm.infos[name] = PluginInfo(
+            name,
+            __version__,
+            "built-in",
+            [],
+            status="unavailable",
+            error=f"needs {', '.join(d for d, _ in missing)}: {hint}",
+        )
+        return
+    pm.add_plugin(module, name, __version__, "built-in")
+
+
+def _load_entry_points(pm: AuditkitPluginManager) -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        version = dist.version if dist is not None else "?"
+        source = dist.name if dist is not None else ep.value
+        if pm.is_blocked(ep.name):
+            pm.infos[ep.name] = PluginInfo(ep.name, version, source, [], status="disabled")
+            continue
+        if pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # one broken package must not stop the rest
+            last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            pm.infos[ep.name] = PluginInfo(ep.name, version, source, [], status="error", error=last)
+            continue
+        from auditkit.compat import check_hook_api
+
+        problem = check_hook_api(plugin)
+        if problem:
+            pm.infos[ep.name] = PluginInfo(ep.name, version, source, [], status="error", error=problem)
+            continue
+        pm.add_plugin(plugin, ep.name, version, source)

@@ -1,0 +1,345 @@
+"""The audit data model: plain dataclasses that plugins fill and renderers read.
+
+Nothing here imports pandas or numpy at module level, so that `auditkit plugins`
+and `auditkit --help` stay fast; tables hold DataFrames, typed only for checkers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from auditkit.config import Config
+
+Severity = Literal["info", "warn", "fail", "error"]
+Verdict = Literal["pass", "warn", "fail", "error"]
+
+SEVERITIES: tuple[str, ...] = ("info", "warn", "fail", "error")
+_RANK = {"pass": 0, "info": 0, "warn": 1, "fail": 2, "error": 3}
+_VERDICT_OF = {0: "pass", 1: "warn", 2: "fail", 3: "error"}
+
+
+def worst(verdicts: list[str]) -> Verdict:
+    """The most severe of several verdicts or finding severities (`pass` when empty)."""
+    rank = max((_RANK[v] for v in verdicts), default=0)
+    return _VERDICT_OF[rank]  # type: ignore[return-value]
+
+
+def severity_rank(severity: str) -> int:
+    """Order used to sort findings and to compare against `--fail-on`."""
+    return _RANK[severity]
+
+
+@dataclass
+class Finding:
+    """One observation a reviewer should read: a severity, a stable code and a message."""
+
+    severity: Severity
+    code: str
+    message: str
+    section: str | None = None
+    plugin: str | None = None
+    traceback: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(
+                f"finding {self.code!r}: severity {self.severity!r} is not one of {SEVERITIES}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "section": self.section,
+            "plugin": self.plugin,
+        }
+        if self.traceback:
+            out["traceback"] = self.traceback
+        return out
+
+
+@dataclass
+class Table:
+    """A DataFrame with the caption a report prints above it."""
+
+    caption: str
+    frame: pd.DataFrame
+    name: str = ""
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        frame = self.frame
+        return {
+            "name": self.name,
+            "caption": self.caption,
+            "columns": [str(c) for c in frame.columns],
+            "rows": [[jsonable(v) for v in row] for row in frame.itertuples(index=False)],
+        }
+
+
+@dataclass
+class Chart:
+    """An inline SVG chart with the text alternative that screen readers and PDFs carry."""
+
+    name: str
+    title: str
+    svg: str
+    alt: str
+
+
+@dataclass
+class Calculation:
+    """A number with the formula and the inputs that produced it, so a reviewer can redo it."""
+
+    name: str
+    formula: str
+    inputs: dict[str, Any]
+    result: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "formula": self.formula,
+            "inputs": {k: jsonable(v) for k, v in self.inputs.items()},
+            "result": jsonable(self.result),
+        }
+
+
+@dataclass
+class Section:
+    """What one assess or value hook measured; one section of a report.
+
+    `metrics` is flat name → number and goes to audit.json; `data` holds any further
+    structured JSON a plugin promises (for example the fairness `groups`), merged into
+    the section's JSON object. `template` names the partial that renders it, under the
+    plugin's prefix (`fairness/section.html.j2`); sections are ordered by `order`.
+    """
+
+    name: str
+    title: str
+    report: Literal["compliance", "business"] = "compliance"
+    summary: str = ""
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    calculations: list[Calculation] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    template: str | None = None
+    order: int = 500
+    plugin: str | None = None
+
+    def add_finding(self, severity: Severity, code: str, message: str) -> Finding:
+        finding = Finding(severity, code, message, section=self.name, plugin=self.plugin)
+        self.findings.append(finding)
+        return finding
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst([f.severity for f in self.findings])
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "title": self.title,
+            "report": self.report,
+            "plugin": self.plugin,
+            "summary": self.summary,
+            "verdict": self.verdict,
+            "metrics": {k: jsonable(v) for k, v in self.metrics.items()},
+            "findings": [f.to_json() for f in self.findings],
+            "calculations": [c.to_json() for c in self.calculations],
+            "tables": [t.to_json() for t in self.tables],
+            "charts": [{"name": c.name, "title": c.title, "alt": c.alt} for c in self.charts],
+        }
+        for key, value in self.data.items():
+            if key in out:
+                raise ValueError(f"section {self.name!r}: data key {key!r} is reserved")
+            out[key] = jsonable(value)
+        return out
+
+
+@dataclass
+class ModelInfo:
+    """Identity of the audited model: enough to tell exactly which weights were judged."""
+
+    name: str
+    path: str
+    task: str
+    labels: list[str]
+    loader: str
+    sha256: str | None = None
+    num_parameters: int | None = None
+    base_model: str | None = None
+    files: list[str] = field(default_factory=list)
+    card: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "sha256": self.sha256,
+            "task": self.task,
+            "labels": list(self.labels),
+            "num_parameters": self.num_parameters,
+            "loader": self.loader,
+            "base_model": self.base_model,
+            "files": list(self.files),
+            **{k: jsonable(v) for k, v in self.extra.items()},
+        }
+
+
+@dataclass
+class DatasetInfo:
+    """Where the evaluation data came from and which columns play which role."""
+
+    path: str
+    sha256: str
+    rows: int
+    format: str
+    columns: list[str]
+    text: str | None
+    label: str | None
+    sensitive: list[str]
+    positive: str | None = None
+    missing_sensitive: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "format": self.format,
+            "columns": list(self.columns),
+            "text": self.text,
+            "label": self.label,
+            "sensitive": list(self.sensitive),
+            "positive": self.positive,
+            "missing_sensitive": dict(self.missing_sensitive),
+        }
+
+
+@dataclass
+class Predictions:
+    """What the model said about each evaluation row.
+
+    Sequence tasks: `labels` holds the predicted label name per row and `proba` the
+    class probabilities (columns in `classes` order). `scores` is the score of the
+    positive class for binary tasks (the vendor's raw score in predictions mode).
+    Token tasks: `token_labels` holds one list of predicted tags per row, one per word.
+    """
+
+    labels: np.ndarray
+    classes: list[str]
+    proba: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    token_labels: list[list[str]] | None = None
+    source: str = "model"
+    seconds: float = 0.0
+
+
+@dataclass
+class PluginInfo:
+    """How a plugin got into this process, for `auditkit plugins` and audit.json."""
+
+    name: str
+    version: str
+    source: str
+    hooks: list[str]
+    status: str = "loaded"
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "source": self.source,
+            "hooks": list(self.hooks),
+            "status": self.status,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class Audit:
+    """Everything known about one model's audit, from loading to rendering.
+
+    Plugins read what earlier phases put here (`frame`, `y_true`, `predictions`,
+    other `sections`) and add their own `Section`. `handle` is the loaded model, able to
+    predict again (counterfactual tests, membership inference).
+    """
+
+    model: ModelInfo
+    config: Config
+    model_dir: str
+    out_dir: str
+    report_id: str
+    dataset: DatasetInfo | None = None
+    frame: pd.DataFrame | None = None
+    y_true: np.ndarray | None = None
+    token_true: list[list[str]] | None = None
+    predictions: Predictions | None = None
+    handle: Any = None
+    sections: dict[str, Section] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    plugins: list[PluginInfo] = field(default_factory=list)
+    created: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def positive_label(self) -> str | None:
+        return self.dataset.positive if self.dataset else None
+
+    def all_findings(self) -> list[Finding]:
+        """Host findings and every section's, most severe first."""
+        found = list(self.findings)
+        for section in self.sections.values():
+            found.extend(section.findings)
+        return sorted(found, key=lambda f: -severity_rank(f.severity))
+
+    @property
+    def verdict(self) -> Verdict:
+        return worst([f.severity for f in self.all_findings()])
+
+    def ordered_sections(self, report: str | None = None) -> list[Section]:
+        chosen = [s for s in self.sections.values() if report is None or s.report == report]
+        return sorted(chosen, key=lambda s: (s.order, s.name))
+
+    def metric(self, dotted: str, default: Any = None) -> Any:
+        """`audit.metric("fairness.score")`: a metric of another section, or `default`."""
+        section_name, _, key = dotted.partition(".")
+        section = self.sections.get(section_name)
+        if section is None:
+            return default
+        if key in section.metrics:
+            return section.metrics[key]
+        return section.data.get(key, default)
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy scalars, arrays and non-finite floats to what strict JSON accepts."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalar or array
+        return jsonable(value.tolist())
+    if hasattr(value, "to_json") and callable(value.to_json):
+        return value.to_json()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)

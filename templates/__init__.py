@@ -1,0 +1,1 @@
+"""Built-in jinja2 templates and the print stylesheet (package data)."""
