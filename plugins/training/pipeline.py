@@ -81,8 +81,8 @@ def train(options: TrainOptions) -> TrainResult:
         resolve_base,
     )
 
+    prepared = prepare(options)  # data errors first: they cost a second, hashing weights more
     base = resolve_base(options.base)
-    prepared = prepare(options)
     import torch
     from auditkit_plugins.training.trainer import run_loop, seed_everything
 
