@@ -61,6 +61,11 @@ class TrainOptions:
     # Where the data came from, for the model card and the report (the demo fills these).
     sources: list[dict[str, Any]] = field(default_factory=list)
     description: str = ""
+    tool: str = "auditkit train"
+    # Files copied into the model dir and the auditkit.toml to write instead of the default
+    # (the demo audits on other data than the dev split).
+    extra_files: dict[str, Path] = field(default_factory=dict)
+    audit_config: dict[str, dict[str, Any]] | None = None
 
     @property
     def dp(self) -> bool:

@@ -149,7 +149,7 @@ def train(options: TrainOptions) -> TrainResult:
         record: dict[str, Any] = {
             "schema_version": 1,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "tool": "auditkit train",
+            "tool": options.tool,
             "task": options.task,
             "labels": prepared.labels,
             "base_model": {**base.to_json(), "num_parameters": int(model.num_parameters())},
@@ -204,6 +204,8 @@ def train(options: TrainOptions) -> TrainResult:
         if loop.dp is not None:
             record["dp"] = loop.dp
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
+        for name, source in options.extra_files.items():
+            shutil.copyfile(source, stage / name)
         (stage / "README.md").write_text(records.model_card(record, out.name), encoding="utf-8")
         (stage / "auditkit.toml").write_text(
             records.audit_toml(options, prepared.labels), encoding="utf-8"

@@ -108,6 +108,12 @@ def write_json(path: Path, value: Any) -> None:
 
 def audit_toml(options: TrainOptions, labels: list[str], data_file: str = EVAL_FILE) -> str:
     """An auditkit.toml that audits the model on its held-out split at once."""
+    if options.audit_config is not None:
+        header = [
+            f"# Written by `{options.tool}`: `auditkit run` on this folder audits the model.",
+            "",
+        ]
+        return toml_document(options.audit_config, header)
     data: dict[str, Any] = {
         "path": data_file,
         "text": options.text,
@@ -120,11 +126,16 @@ def audit_toml(options: TrainOptions, labels: list[str], data_file: str = EVAL_F
         "data": data,
         "training": {"record": RECORD_FILE, "hourly_rate": float(options.hourly_rate)},
     }
-    lines = [
+    header = [
         "# Written by `auditkit train`: `auditkit run` on this folder audits the model on its",
         "# held-out dev split (eval.csv). Point [data] path at other data to audit on that.",
         "",
     ]
+    return toml_document(sections, header)
+
+
+def toml_document(sections: dict[str, dict[str, Any]], header: list[str]) -> str:
+    lines = list(header)
     for name, body in sections.items():
         lines.append(f"[{name}]")
         lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in body.items()]
@@ -236,7 +247,8 @@ def options_json(options: TrainOptions) -> dict[str, Any]:
     out = asdict(options)
     for key in ("data", "out", "dev"):
         out[key] = None if out[key] is None else str(out[key])
-    out.pop("sources", None)
-    out.pop("description", None)
+    for key in ("sources", "description", "audit_config"):
+        out.pop(key, None)
+    out["extra_files"] = {k: str(v) for k, v in options.extra_files.items()}
     out["argv"] = sys.argv[1:]
     return out
