@@ -74,6 +74,8 @@ def read_files(model_dir: Path, record_name: str, card: dict[str, Any]) -> Files
             value = _read_json(model_dir / name, files)
             if value is not None:
                 files.results[name] = value
+    # the host's card also carries the body as "text"; only the front matter is metadata
+    card = {k: v for k, v in card.items() if k != "text"}
     files.card = card or front_matter(model_dir / "README.md")
     if files.card:
         files.found.append("README.md (front matter)")

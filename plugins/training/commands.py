@@ -98,6 +98,11 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
         help="stop after this many optimizer steps (0: all epochs)",
     )
     g.add_argument("--logging-steps", type=int, default=10)
+    g.add_argument(
+        "--group-by-length",
+        action="store_true",
+        help="batch rows of similar length together (faster on mixed lengths; not with DP)",
+    )
     g.add_argument("--device", default="cpu", help="torch device (default cpu)")
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     g.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
@@ -154,6 +159,7 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
         patience=args.patience,
         freeze_layers=args.freeze_layers,
         max_steps=args.max_steps,
+        group_by_length=args.group_by_length,
         logging_steps=args.logging_steps,
         reweigh=args.reweigh,
         positive=args.positive,

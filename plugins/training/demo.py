@@ -140,6 +140,7 @@ def demo_options(
         seed=seed,
         freeze_layers=3,
         patience=1,
+        group_by_length=True,
         max_steps=3 if quick else 0,
         max_rows=400 if quick else 0,
         logging_steps=1 if quick else 5,

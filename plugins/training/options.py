@@ -48,6 +48,7 @@ class TrainOptions:
     freeze_layers: int = 0
     max_steps: int = 0
     logging_steps: int = 10
+    group_by_length: bool = False
     reweigh: str | None = None
     positive: str | None = None
     dp_epsilon: float | None = None
@@ -87,6 +88,7 @@ class TrainOptions:
             "max_steps": self.max_steps,
             "dev_fraction": None if self.dev else self.dev_fraction,
             "max_rows": self.max_rows,
+            "group_by_length": self.group_by_length,
             "optimizer": "AdamW",
             "scheduler": "linear with warm-up",
             "metric_for_best_model": metric_for_best(self.task),

@@ -40,6 +40,36 @@ class LoopResult:
     dev_predictions: list[Any] = field(default_factory=list)
 
 
+class LengthGroupedBatches:
+    """Shuffled batches of rows of similar length, so short rows are not padded to long ones.
+
+    As the transformers `group_by_length` option: shuffle, cut into mega-batches of 50
+    batches, sort each by length, split into batches, shuffle the batches. Seeded.
+    """
+
+    MEGA = 50
+
+    def __init__(self, lengths: list[int], batch_size: int, generator: Any) -> None:
+        self.lengths = lengths
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+    def __iter__(self) -> Any:
+        import torch
+
+        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        size = self.batch_size * self.MEGA
+        batches = []
+        for start in range(0, len(order), size):
+            mega = sorted(order[start : start + size], key=lambda i: -self.lengths[i])
+            batches += [mega[i : i + self.batch_size] for i in range(0, len(mega), self.batch_size)]
+        for index in torch.randperm(len(batches), generator=self.generator).tolist():
+            yield batches[index]
+
+
 def seed_everything(seed: int) -> None:
     import numpy as np
     import torch
@@ -141,13 +171,18 @@ def run_loop(
 
     collate = Collate(tokenizer.pad_token_id or 0)
     generator = torch.Generator().manual_seed(options.seed)
-    loader: Any = DataLoader(
-        train.items,
-        batch_size=options.batch_size,
-        shuffle=True,
-        generator=generator,
-        collate_fn=collate,
-    )
+    if options.group_by_length and not options.dp:  # DP needs Poisson sampling, not this
+        lengths = [len(item["input_ids"]) for item in train.items]
+        sampler = LengthGroupedBatches(lengths, options.batch_size, generator)
+        loader: Any = DataLoader(train.items, batch_sampler=sampler, collate_fn=collate)
+    else:
+        loader = DataLoader(
+            train.items,
+            batch_size=options.batch_size,
+            shuffle=True,
+            generator=generator,
+            collate_fn=collate,
+        )
     steps_per_epoch = len(loader)
     max_steps = options.epochs * steps_per_epoch
     if options.max_steps:
