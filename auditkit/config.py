@@ -123,6 +123,11 @@ class Config:
     values: dict[str, Any]
     schemas: dict[str, ConfigSection] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def origin(self, dotted: str) -> str:
+        """Which file (or flag) set a key, for error messages; "defaults" if none did."""
+        return self.origins.get(dotted, "defaults")
 
     def section(self, name: str) -> dict[str, Any]:
         """The values of a (dotted) section, e.g. ``config.section("privacy.dp")``."""
@@ -195,12 +200,14 @@ def build_config(
     for name in sorted(schemas, key=lambda n: n.count(".")):
         _set_path(values, name, schemas[name].defaults())
     ignored = set(ignore_sections)
-    sources = []
+    sources: list[str] = []
+    origins: dict[str, str] = {}
     for source, layer in layers:
         _validate_layer(schemas, layer, source, ignored)
-        _merge(values, {k: v for k, v in layer.items() if k not in ignored}, schemas, "")
+        kept = {k: v for k, v in layer.items() if k not in ignored}
+        _merge(values, kept, schemas, "", lambda dotted, s=source: origins.__setitem__(dotted, s))
         sources.append(source)
-    return Config(values=values, schemas=schemas, sources=sources)
+    return Config(values=values, schemas=schemas, sources=sources, origins=origins)
 
 
 def _set_path(values: dict[str, Any], dotted: str, node: dict[str, Any]) -> None:
@@ -210,15 +217,22 @@ def _set_path(values: dict[str, Any], dotted: str, node: dict[str, Any]) -> None
     values.setdefault(parts[-1], {}).update(node)
 
 
-def _merge(into: dict[str, Any], layer: dict[str, Any], schemas: dict[str, ConfigSection], prefix: str) -> None:
+def _merge(
+    into: dict[str, Any],
+    layer: dict[str, Any],
+    schemas: dict[str, ConfigSection],
+    prefix: str,
+    record: Callable[[str], None],
+) -> None:
     for key, value in layer.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict) and dotted in schemas:
             # a (sub-)section merges key by key, so a layer changes only what it names;
             # a table-valued option is replaced whole, so a user can drop a default entry
-            _merge(into.setdefault(key, {}), value, schemas, dotted + ".")
+            _merge(into.setdefault(key, {}), value, schemas, dotted + ".", record)
         else:
             into[key] = copy.deepcopy(value)
+            record(dotted)
 
 
 def _validate_layer(
