@@ -38,13 +38,13 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of strings",
     ),
     "list[float]": (
-        lambda v: isinstance(v, list)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+        lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
         "a list of numbers",
     ),
     "dict[float]": (
-        lambda v: isinstance(v, dict)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values()),
+        lambda v: (
+            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+        ),
         "a table of numbers",
     ),
     "table": (lambda v: isinstance(v, dict), "a table"),
@@ -151,7 +151,7 @@ class Config:
 def collect_schemas(results: Iterable[Any], plugin_names: Iterable[str | None]) -> dict[str, ConfigSection]:
     """Flatten what every ``auditkit_config_schema`` returned into name → section."""
     schemas: dict[str, ConfigSection] = {}
-    for result, plugin in zip(results, plugin_names):
+    for result, plugin in zip(results, plugin_names, strict=False):
         items = result if isinstance(result, list) else [result]
         for item in items:
             if item is None:
@@ -235,17 +235,13 @@ def _merge(
             record(dotted)
 
 
-def _validate_layer(
-    schemas: dict[str, ConfigSection], layer: dict[str, Any], source: str, ignored: set[str]
-) -> None:
+def _validate_layer(schemas: dict[str, ConfigSection], layer: dict[str, Any], source: str, ignored: set[str]) -> None:
     top_level = sorted(n for n in schemas if "." not in n)
     for name, body in layer.items():
         if name in ignored:
             continue
         if name not in schemas:
-            raise ConfigError(
-                f"{source}: unknown section [{name}]; known sections: {', '.join(top_level)}"
-            )
+            raise ConfigError(f"{source}: unknown section [{name}]; known sections: {', '.join(top_level)}")
         if not isinstance(body, dict):
             raise ConfigError(f"{source}: [{name}] must be a table, got {_describe(body)}")
         _validate_section(schemas, name, body, source)
@@ -265,16 +261,14 @@ def _validate_section(schemas: dict[str, ConfigSection], name: str, body: dict[s
             if schema.open:
                 continue
             known = [o.name for o in schema.options] + [
-                n.rpartition(".")[2] for n in schemas if n.startswith(name + ".") and n.count(".") == name.count(".") + 1
+                n.rpartition(".")[2]
+                for n in schemas
+                if n.startswith(name + ".") and n.count(".") == name.count(".") + 1
             ]
-            raise ConfigError(
-                f"{source}: unknown key {key!r} in [{name}]; expected one of: {', '.join(sorted(known))}"
-            )
+            raise ConfigError(f"{source}: unknown key {key!r} in [{name}]; expected one of: {', '.join(sorted(known))}")
         expected = option.check(value)
         if expected is not None:
-            raise ConfigError(
-                f"{source}: [{name}] {key} = {_describe(value)}: expected {expected}"
-            )
+            raise ConfigError(f"{source}: [{name}] {key} = {_describe(value)}: expected {expected}")
 
 
 def _describe(value: Any) -> str:
@@ -333,7 +327,9 @@ def render_toml(schemas: dict[str, ConfigSection], values: dict[str, Any], heade
             else:
                 lines.append(f"{toml_key(option.name)} = {toml_value(value)}")
         if schema.open:
-            extra = {k: v for k, v in section_values.items() if schema.option(k) is None and f"{name}.{k}" not in schemas}
+            extra = {
+                k: v for k, v in section_values.items() if schema.option(k) is None and f"{name}.{k}" not in schemas
+            }
             for key, value in extra.items():
                 lines.append(f"{toml_key(key)} = {toml_value(value)}")
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -54,7 +54,12 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
 
     cfg = config.section("data")
     path = resolve_data_path(model_dir, config)
-    frame = hook(spec={"path": str(path), "format": cfg["format"], **cfg}, config=config)
+    try:
+        frame = hook(spec={**cfg, "path": str(path), "format": cfg["format"]}, config=config)
+    except DataError:
+        raise
+    except Exception as exc:  # a loader that chokes on the file: the file is the problem
+        raise DataError(f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc
     if frame is None:
         raise DataError(f"{path}: no data loader reads this format; use CSV, Parquet or JSONL, or set [data] format")
     if len(frame) == 0:
@@ -79,7 +84,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     if token_task:
         token_true = _token_lists(frame, label_col, path)
         words = _token_lists(frame, cfg["text"], path)
-        for i, (w, t) in enumerate(zip(words, token_true)):
+        for i, (w, t) in enumerate(zip(words, token_true, strict=False)):
             if len(w) != len(t):
                 raise DataError(
                     f"{path}: row {i + 1}: {len(w)} words in {cfg['text']!r} but {len(t)} tags in "
@@ -103,8 +108,9 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
             labels = sorted({_label_str(v) for v in frame[label_col]})
         y_true = align_labels(frame[label_col].tolist(), labels, f"{path}: column {label_col!r}")
 
-    missing_sensitive = {c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum())
-                         for c in cfg["sensitive"]}
+    missing_sensitive = {
+        c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
+    }
     positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
         path=str(path),
@@ -195,4 +201,3 @@ def _format_of(path: Path, declared: str) -> str:
         if exts & set(suffixes):
             return fmt
     return "csv"
-

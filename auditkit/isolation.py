@@ -62,7 +62,7 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
                 plugin=name,
             ),
         )
-    except BaseException as exc:  # noqa: BLE001 - a plugin's failure is data for the report
+    except BaseException as exc:
         return CallOutcome(
             name,
             finding=Finding(
@@ -82,7 +82,7 @@ def _call_with_timeout(function: Any, args: dict[str, Any], timeout: float) -> A
     def target() -> None:
         try:
             box["result"] = function(**args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, name="auditkit-plugin", daemon=True)

@@ -48,9 +48,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
-            raise ValueError(
-                f"finding {self.code!r}: severity {self.severity!r} is not one of {SEVERITIES}"
-            )
+            raise ValueError(f"finding {self.code!r}: severity {self.severity!r} is not one of {SEVERITIES}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

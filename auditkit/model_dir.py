@@ -47,8 +47,7 @@ def discover(root: Path, exclude: Path | None = None) -> list[Path]:
     for current, dirs, _files in os.walk(root, followlinks=False):
         here = Path(current)
         dirs[:] = sorted(
-            d for d in dirs
-            if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != excluded
+            d for d in dirs if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != excluded
         )
         if here != root and is_model_dir(here):
             found.append(here)
@@ -79,13 +78,12 @@ def unique_names(dirs: list[Path], root: Path) -> list[str]:
 def inside(model_dir: Path, relative: str | Path) -> Path:
     """Resolve ``relative`` inside ``model_dir``; refuse any path (or symlink) leading out."""
     base = model_dir.resolve()
-    candidate = (model_dir / relative)
+    candidate = model_dir / relative
     resolved = candidate.resolve()
     if resolved != base and base not in resolved.parents:
         how = "is a symlink pointing" if candidate.is_symlink() else "points"
         raise ModelDirError(
-            f"{candidate}: {how} outside the model dir ({resolved}); "
-            "auditkit reads only files inside the model dir"
+            f"{candidate}: {how} outside the model dir ({resolved}); auditkit reads only files inside the model dir"
         )
     return resolved
 
