@@ -57,7 +57,9 @@ def dpsgd_event(noise_multiplier: float, sample_rate: float, steps: int) -> Any:
     return dp_accounting.SelfComposedDpEvent(sampled, int(steps))
 
 
-def make_accountant(accountant: str, conversion: str = "improved", discretization: float = DEFAULT_DISCRETIZATION) -> Any:
+def make_accountant(
+    accountant: str, conversion: str = "improved", discretization: float = DEFAULT_DISCRETIZATION
+) -> Any:
     if accountant == "pld":
         return pld.PLDAccountant(value_discretization_interval=discretization)
     if accountant == "rdp":
@@ -153,7 +155,9 @@ def epsilon_by_steps(
     return {"steps": grid, "pld": pld_values, "rdp": improved, "rdp_classic": classic}
 
 
-def epsilon_by_delta(noise_multiplier: float, sample_rate: float, steps: int, deltas: list[float]) -> dict[str, list[float]]:
+def epsilon_by_delta(
+    noise_multiplier: float, sample_rate: float, steps: int, deltas: list[float]
+) -> dict[str, list[float]]:
     """ε at each δ for the whole run: one composition per accountant, many queries."""
     event = dpsgd_event(noise_multiplier, sample_rate, steps)
     rdp_acc = rdp.RdpAccountant()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from auditkit.model import Audit, Calculation, Section, Table
 from auditkit_plugins.privacy import accounting, record
 from auditkit_plugins.privacy.accounting import CONVERSION_LABELS
 from auditkit_plugins.privacy.record import DpSetting, TrainingRecord
+
+from auditkit.model import Audit, Calculation, Section, Table
 
 ORDER = 300
 DELTAS = [10.0**k for k in range(-12, -1)]
@@ -54,9 +55,10 @@ def dp_part(
         )
         if budget:
             section.add_finding(
-                "fail", "privacy.budget-spent",
+                "fail",
+                "privacy.budget-spent",
                 f"[privacy] epsilon_budget = {budget:g}, but without differential privacy ε is unbounded.",
-            )  # fmt: skip
+            )
         section.data["dp"] = None
         return None, None
 
@@ -77,29 +79,56 @@ def dp_part(
         section.metrics["epsilon_recorded"] = setting.recorded_epsilon
     summary.append(f"ε = {acc.pld:.3g} at δ = {setting.delta:g} (PLD; RDP {acc.rdp_improved:.3g})")
 
-    inputs = {"noise_multiplier": setting.noise_multiplier, "sample_rate": setting.sample_rate,
-              "steps": setting.steps, "delta": setting.delta}  # fmt: skip
+    inputs = {
+        "noise_multiplier": setting.noise_multiplier,
+        "sample_rate": setting.sample_rate,
+        "steps": setting.steps,
+        "delta": setting.delta,
+    }
     event = "T self-compositions of the Poisson-subsampled Gaussian mechanism (σ, q), dp-accounting 0.6"
     section.calculations += [
-        Calculation("epsilon (PLD)", f"PLD accountant: {event}; discretisation {acc.discretization:g}",
-                    {**inputs, "discretization": acc.discretization}, acc.pld),
-        Calculation("epsilon (RDP, improved conversion)",
-                    f"RDP accountant: {event}; ε = min_α RDP(α) + log((α−1)/α) − (log δ + log α)/(α−1) "
-                    "(Balle et al. 2020)", {**inputs, "order": acc.order_improved}, acc.rdp_improved),
-        Calculation("epsilon (RDP, classic conversion)",
-                    f"RDP accountant: {event}; ε = min_α RDP(α) + log(1/δ)/(α−1) (Mironov 2017)",
-                    {**inputs, "order": acc.order_classic}, acc.rdp_classic),
-    ]  # fmt: skip
+        Calculation(
+            "epsilon (PLD)",
+            f"PLD accountant: {event}; discretisation {acc.discretization:g}",
+            {**inputs, "discretization": acc.discretization},
+            acc.pld,
+        ),
+        Calculation(
+            "epsilon (RDP, improved conversion)",
+            f"RDP accountant: {event}; ε = min_α RDP(α) + log((α−1)/α) − (log δ + log α)/(α−1) (Balle et al. 2020)",
+            {**inputs, "order": acc.order_improved},
+            acc.rdp_improved,
+        ),
+        Calculation(
+            "epsilon (RDP, classic conversion)",
+            f"RDP accountant: {event}; ε = min_α RDP(α) + log(1/δ)/(α−1) (Mironov 2017)",
+            {**inputs, "order": acc.order_classic},
+            acc.rdp_classic,
+        ),
+    ]
     rows = [
         ["PLD (dp-accounting)", "— (headline)", acc.pld, setting.delta, None],
         ["RDP (dp-accounting)", CONVERSION_LABELS["improved"], acc.rdp_improved, setting.delta, acc.order_improved],
         ["RDP (dp-accounting)", CONVERSION_LABELS["classic"], acc.rdp_classic, setting.delta, acc.order_classic],
     ]
     if setting.recorded_epsilon is not None:
-        rows.append([f"Opacus, as recorded in {setting.source}", setting.recorded_accountant or "?",
-                     setting.recorded_epsilon, setting.delta, None])  # fmt: skip
-    section.tables.append(_table("privacy-accounting", f"Differential privacy: ε of the DP-SGD run (from {setting.source})",
-                                 ["accountant", "conversion", "epsilon", "delta", "RDP order"], rows))  # fmt: skip
+        rows.append(
+            [
+                f"Opacus, as recorded in {setting.source}",
+                setting.recorded_accountant or "?",
+                setting.recorded_epsilon,
+                setting.delta,
+                None,
+            ]
+        )
+    section.tables.append(
+        make_table(
+            "privacy-accounting",
+            f"Differential privacy: ε of the DP-SGD run (from {setting.source})",
+            ["accountant", "conversion", "epsilon", "delta", "RDP order"],
+            rows,
+        )
+    )
     _judge_dp(section, setting, acc, budget)
 
     from auditkit_plugins.privacy import figures
@@ -126,31 +155,40 @@ def _judge_dp(section: Section, setting: DpSetting, acc: accounting.Accounting, 
         used = acc.pld / budget
         section.metrics["budget_used"] = used
         if used > 1:
-            section.add_finding("fail", "privacy.budget-spent",
-                                f"ε = {acc.pld:.3g} (PLD) is over the budget of {budget:g} ({used:.0%} spent).")
+            section.add_finding(
+                "fail",
+                "privacy.budget-spent",
+                f"ε = {acc.pld:.3g} (PLD) is over the budget of {budget:g} ({used:.0%} spent).",
+            )
         elif used > 0.8:
-            section.add_finding("warn", "privacy.budget-nearly-spent",
-                                f"ε = {acc.pld:.3g} (PLD) has used {used:.0%} of the budget of {budget:g}.")
+            section.add_finding(
+                "warn",
+                "privacy.budget-nearly-spent",
+                f"ε = {acc.pld:.3g} (PLD) has used {used:.0%} of the budget of {budget:g}.",
+            )
     if setting.recorded_epsilon is not None:
         # Opacus's "rdp" accountant uses the improved conversion; its "prv" and "gdp" are closest to PLD
         ours = acc.rdp_improved if (setting.recorded_accountant or "").lower() == "rdp" else acc.pld
         if ours > setting.recorded_epsilon * 1.05:
             section.add_finding(
-                "warn", "privacy.epsilon-understated",
+                "warn",
+                "privacy.epsilon-understated",
                 f"{setting.source} records ε = {setting.recorded_epsilon:.3g} (Opacus, {setting.recorded_accountant}), "
                 f"but dp-accounting gives {ours:.3g} for the same σ, q, steps and δ.",
-            )  # fmt: skip
+            )
         else:
             section.add_finding(
-                "info", "privacy.epsilon-recorded",
+                "info",
+                "privacy.epsilon-recorded",
                 f"Opacus recorded ε = {setting.recorded_epsilon:.3g} ({setting.recorded_accountant}); dp-accounting "
                 f"gives {acc.pld:.3g} (PLD) and {acc.rdp_improved:.3g} (RDP, improved conversion).",
-            )  # fmt: skip
+            )
     if setting.target_epsilon and acc.pld > setting.target_epsilon * 1.01:
         section.add_finding(
-            "warn", "privacy.target-missed",
+            "warn",
+            "privacy.target-missed",
             f"training aimed at ε = {setting.target_epsilon:g}, but the run's ε is {acc.pld:.3g} (PLD).",
-        )  # fmt: skip
+        )
 
 
 # ------------------------------------------------------------------------------ costs
@@ -167,25 +205,41 @@ def costs_part(audit: Audit, section: Section, rec: TrainingRecord, pii: Any, su
     for kind, symbol, total in (("protection", "C", costs.protection), ("compliance", "D", costs.compliance)):
         items = [i for i in costs.items if i.kind == kind]
         section.calculations.append(
-            Calculation(f"{kind}_cost", f"{symbol} = sum of the {kind} cost items ({len(items)})",
-                        {i.name: i.amount for i in items}, total)
-        )  # fmt: skip
+            Calculation(
+                f"{kind}_cost",
+                f"{symbol} = sum of the {kind} cost items ({len(items)})",
+                {i.name: i.amount for i in items},
+                total,
+            )
+        )
     if costs.items:
-        rows = [[i.kind, i.name, i.basis, ", ".join(f"{k} {_num(v)}" for k, v in i.inputs.items()), i.amount]
-                for i in costs.items]  # fmt: skip
-        rows += [["protection", "total C", "", "", costs.protection], ["compliance", "total D", "", "", costs.compliance]]
-        section.tables.append(_table("privacy-costs", "Data-governance costs", ["kind", "item", "basis", "inputs", "amount"], rows))
+        rows = [
+            [i.kind, i.name, i.basis, ", ".join(f"{k} {_num(v)}" for k, v in i.inputs.items()), i.amount]
+            for i in costs.items
+        ]
+        rows += [
+            ["protection", "total C", "", "", costs.protection],
+            ["compliance", "total D", "", "", costs.compliance],
+        ]
+        section.tables.append(
+            make_table("privacy-costs", "Data-governance costs", ["kind", "item", "basis", "inputs", "amount"], rows)
+        )
         summary.append(f"C = {costs.protection:,.2f}, D = {costs.compliance:,.2f}")
     else:
         section.add_finding(
-            "info", "privacy.no-costs",
+            "info",
+            "privacy.no-costs",
             "No data-governance costs are configured ([privacy.costs] protection and compliance), so C = D = 0.",
-        )  # fmt: skip
-    section.data["costs"] = {"records": records, "items": [i.to_json() for i in costs.items],
-                             "protection_cost": costs.protection, "compliance_cost": costs.compliance}  # fmt: skip
+        )
+    section.data["costs"] = {
+        "records": records,
+        "items": [i.to_json() for i in costs.items],
+        "protection_cost": costs.protection,
+        "compliance_cost": costs.compliance,
+    }
 
 
-def _table(name: str, caption: str, columns: list[str], rows: list[list[Any]]) -> Table:
+def make_table(name: str, caption: str, columns: list[str], rows: list[list[Any]]) -> Table:
     import pandas as pd
 
     return Table(caption=caption, frame=pd.DataFrame(rows, columns=columns), name=name)

@@ -29,8 +29,7 @@ def validate_items(items: Any) -> None:
         matches = [keys for keys, _ in _BASES if all(k in item for k in keys)]
         if len(matches) != 1:
             raise ValueError(
-                f"item {i} ({name!r}) needs exactly one of: amount; per_record; hours and rate; "
-                "quantity and unit_cost"
+                f"item {i} ({name!r}) needs exactly one of: amount; per_record; hours and rate; quantity and unit_cost"
             )
         allowed = {"name", "note", *matches[0]}
         extra = sorted(set(item) - allowed)
@@ -87,15 +86,23 @@ def governance_costs(cfg: dict[str, Any], records: int, pii_findings: int, pii_o
     per_finding = float(cfg.get("remediation_per_finding", 0) or 0)
     if per_finding:
         items.append(
-            CostItem("protection", "PII remediation per finding", "findings × remediation_per_finding",
-                     {"findings": float(pii_findings), "remediation_per_finding": per_finding},
-                     round(pii_findings * per_finding, 2))
-        )  # fmt: skip
+            CostItem(
+                "protection",
+                "PII remediation per finding",
+                "findings × remediation_per_finding",
+                {"findings": float(pii_findings), "remediation_per_finding": per_finding},
+                round(pii_findings * per_finding, 2),
+            )
+        )
     per_occurrence = float(cfg.get("remediation_per_occurrence", 0) or 0)
     if per_occurrence:
         items.append(
-            CostItem("protection", "PII remediation per occurrence", "occurrences × remediation_per_occurrence",
-                     {"occurrences": float(pii_occurrences), "remediation_per_occurrence": per_occurrence},
-                     round(pii_occurrences * per_occurrence, 2))
-        )  # fmt: skip
+            CostItem(
+                "protection",
+                "PII remediation per occurrence",
+                "occurrences × remediation_per_occurrence",
+                {"occurrences": float(pii_occurrences), "remediation_per_occurrence": per_occurrence},
+                round(pii_occurrences * per_occurrence, 2),
+            )
+        )
     return Costs(items)

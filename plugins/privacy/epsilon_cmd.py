@@ -34,9 +34,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=float, metavar="E", help="epochs, in place of --steps: T = ceil(epochs / q)")
     p.add_argument("--delta", type=float, required=True, metavar="D", help="target δ")
     p.add_argument("--accountant", choices=("rdp", "pld", "all"), default="all", help="accountant (default: all)")
-    p.add_argument("--conversion", choices=("improved", "classic"), default="improved",
-                   help="RDP→(ε, δ) conversion: improved (Balle et al. 2020, default) or classic "
-                   "(Mironov 2017, as in TF-Privacy's 2019 tables)")  # fmt: skip
+    p.add_argument(
+        "--conversion",
+        choices=("improved", "classic"),
+        default="improved",
+        help="RDP→(ε, δ) conversion: improved (Balle et al. 2020, default) or classic "
+        "(Mironov 2017, as in TF-Privacy's 2019 tables)",
+    )
     p.add_argument("--json", action="store_true", help="print {accountant: epsilon} as JSON")
     p.set_defaults(func=run)
 
@@ -61,7 +65,7 @@ def _inputs(args: argparse.Namespace) -> tuple[float, int]:
     elif args.epochs is not None:
         if not args.epochs > 0:
             raise UsageError(f"epsilon: --epochs {args.epochs:g} must be > 0")
-        steps = int(math.ceil(args.epochs / rate - 1e-9))
+        steps = math.ceil(args.epochs / rate - 1e-9)
     else:
         raise UsageError("epsilon: give --steps T, or --epochs (with the sampling rate, steps = ceil(epochs / q))")
     if steps < 1:

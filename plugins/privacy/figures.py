@@ -9,8 +9,9 @@ import numpy as np
 from auditkit.charts import FAIL_COLOR, PALETTE, new_figure, to_chart
 
 if TYPE_CHECKING:
-    from auditkit.model import Chart
     from auditkit_plugins.privacy.membership import AttackResult
+
+    from auditkit.model import Chart
 
 _SERIES = (
     ("pld", "PLD", PALETTE[0], "-"),
@@ -69,8 +70,13 @@ def roc_chart(result: AttackResult, bound: tuple[float, float] | None) -> Chart:
         ax.plot(grid, grid, color="#888888", linewidth=0.8, linestyle="--", label="chance")
         if bound is not None:
             eps, delta = bound
-            ax.plot(grid, [tpr_bound(eps, delta, f) for f in grid], color=FAIL_COLOR, linewidth=1,
-                    label=f"DP limit at ε = {eps:.3g}")  # fmt: skip
+            ax.plot(
+                grid,
+                [tpr_bound(eps, delta, f) for f in grid],
+                color=FAIL_COLOR,
+                linewidth=1,
+                label=f"DP limit at ε = {eps:.3g}",
+            )
         ax.set_xlabel("false-positive rate")
         ax.set_ylabel("true-positive rate")
     lin.set_title("ROC")

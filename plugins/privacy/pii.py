@@ -67,9 +67,7 @@ def find_spans(text: str, recognizers: Sequence[Any]) -> list[tuple[int, int, An
             spans = list(rec.find(text))
         except Exception as exc:
             # `from None`, and no text in the message: the exception could quote the raw value
-            raise RuntimeError(
-                f"PII recognizer {getattr(rec, 'name', rec)!r} failed: {type(exc).__name__}"
-            ) from None
+            raise RuntimeError(f"PII recognizer {getattr(rec, 'name', rec)!r} failed: {type(exc).__name__}") from None
         for start, end in spans:
             start, end = int(start), int(end)
             if end <= start or any(start < e and s < end for s, e, _ in taken):

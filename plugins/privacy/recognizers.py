@@ -91,46 +91,80 @@ def builtin_recognizers() -> list[RegexRecognizer]:
     """
     return [
         RegexRecognizer(
-            "iban", "IBAN", r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", checks.iban_valid,
-            lambda v: mask_keep(v, head=2, tail=2), priority=90,
+            "iban",
+            "IBAN",
+            r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b",
+            checks.iban_valid,
+            lambda v: mask_keep(v, head=2, tail=2),
+            priority=90,
         ),
         RegexRecognizer(
-            "payment_card", "payment card number (Luhn-checked)", r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])",
-            checks.card_valid, lambda v: mask_keep(v, tail=4), priority=80,
+            "payment_card",
+            "payment card number (Luhn-checked)",
+            r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])",
+            checks.card_valid,
+            lambda v: mask_keep(v, tail=4),
+            priority=80,
         ),
         RegexRecognizer(
-            "us_ssn", "US social security number", r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])",
-            checks.us_ssn_valid, lambda v: mask_keep(v), priority=70,
-        ),
-        RegexRecognizer(
-            "uk_nino", "UK national insurance number",
-            r"\b[A-Z]{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D]\b", checks.uk_nino_valid, lambda v: mask_keep(v),
+            "us_ssn",
+            "US social security number",
+            r"(?<![\d-])\d{3}[- ]\d{2}[- ]\d{4}(?![\d-])",
+            checks.us_ssn_valid,
+            lambda v: mask_keep(v),
             priority=70,
         ),
         RegexRecognizer(
-            "es_dni", "Spanish DNI/NIE", r"\b[XYZ]?\d{7,8}-?[A-Z]\b", checks.es_dni_valid, lambda v: mask_keep(v),
+            "uk_nino",
+            "UK national insurance number",
+            r"\b[A-Z]{2}[ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D]\b",
+            checks.uk_nino_valid,
+            lambda v: mask_keep(v),
             priority=70,
         ),
         RegexRecognizer(
-            "email", "e-mail address", r"(?<![\w.+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])",
-            None, mask_email, priority=60,
+            "es_dni",
+            "Spanish DNI/NIE",
+            r"\b[XYZ]?\d{7,8}-?[A-Z]\b",
+            checks.es_dni_valid,
+            lambda v: mask_keep(v),
+            priority=70,
         ),
         RegexRecognizer(
-            "ipv6", "IPv6 address", r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
-            checks.ipv6_valid, lambda v: mask_keep(v, head=1), priority=50,
+            "email",
+            "e-mail address",
+            r"(?<![\w.+-])[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}(?![\w-])",
+            None,
+            mask_email,
+            priority=60,
         ),
         RegexRecognizer(
-            "ipv4", "IPv4 address", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)", checks.ipv4_valid,
-            lambda v: mask_keep(v), priority=50,
+            "ipv6",
+            "IPv6 address",
+            r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])",
+            checks.ipv6_valid,
+            lambda v: mask_keep(v, head=1),
+            priority=50,
         ),
         RegexRecognizer(
-            "phone", "phone number",
+            "ipv4",
+            "IPv4 address",
+            r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)",
+            checks.ipv4_valid,
+            lambda v: mask_keep(v),
+            priority=50,
+        ),
+        RegexRecognizer(
+            "phone",
+            "phone number",
             r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,5}(?![\w])"
             r"|(?<![\w(])(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4}(?!\w)"
             r"|(?<![\w])0\d{2,4}[ -]\d{3,4}[ -]?\d{3,4}(?!\w)",
-            _phone_valid, lambda v: mask_keep(v, tail=2), priority=10,
+            _phone_valid,
+            lambda v: mask_keep(v, tail=2),
+            priority=10,
         ),
-    ]  # fmt: skip
+    ]
 
 
 def _phone_valid(value: str) -> bool:

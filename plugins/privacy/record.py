@@ -67,7 +67,7 @@ class DpSetting:
 
 def steps_for_epochs(epochs: float, sample_rate: float) -> int:
     """Expected steps for ``epochs`` passes at sampling rate q: ⌈epochs / q⌉ (TF-Privacy's rule)."""
-    return int(math.ceil(epochs / sample_rate - 1e-9))
+    return math.ceil(epochs / sample_rate - 1e-9)
 
 
 def resolve_rate(sample_rate: float, batch_size: float, dataset_size: float, where: str) -> float:
@@ -113,8 +113,11 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
     if not steps:
         raise DataError(f"{where}: needs steps (or epochs) to account for the privacy loss")
     delta = number("delta", required=False) or float(audit.config.section("privacy.dp")["delta"])
-    for key, value, ok in (("noise_multiplier", sigma, sigma and sigma > 0), ("sample_rate", rate, 0 < rate <= 1),
-                           ("delta", delta, 0 < delta < 1)):
+    for key, value, ok in (
+        ("noise_multiplier", sigma, sigma and sigma > 0),
+        ("sample_rate", rate, 0 < rate <= 1),
+        ("delta", delta, 0 < delta < 1),
+    ):
         if not ok:
             raise DataError(f"{where}.{key} = {value!r} is out of range")
     return DpSetting(
@@ -154,9 +157,11 @@ def member_files(audit: Audit, record: TrainingRecord) -> tuple[Path | None, Pat
         where = audit.config.origin("privacy.membership.train_data") + ": [privacy.membership]"
         if not (cfg.get("train_data") and cfg.get("holdout_data")):
             raise ConfigError(f"{where}: give both train_data and holdout_data (the rows trained on and held out)")
-        return _existing(base, cfg["train_data"], where + " train_data"), _existing(
-            base, cfg["holdout_data"], where + " holdout_data"
-        ), "[privacy.membership]"
+        return (
+            _existing(base, cfg["train_data"], where + " train_data"),
+            _existing(base, cfg["holdout_data"], where + " holdout_data"),
+            "[privacy.membership]",
+        )
     train, held = record.data.get("train_file"), record.data.get("eval_file")
     if record.path is None or not train or not held:
         return None, None, ""

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from auditkit_plugins.privacy import membership as mia
+from auditkit_plugins.privacy import record
+from auditkit_plugins.privacy.assess import make_table
+from auditkit_plugins.privacy.recognizers import builtin_recognizers, check_recognizer
+from auditkit_plugins.privacy.record import DpSetting, TrainingRecord
 
 from auditkit.errors import DataError
 from auditkit.model import Audit, Section
-from auditkit_plugins.privacy import membership as mia
-from auditkit_plugins.privacy import record
-from auditkit_plugins.privacy.assess import _table
-from auditkit_plugins.privacy.recognizers import builtin_recognizers, check_recognizer
-from auditkit_plugins.privacy.record import DpSetting, TrainingRecord
 
 HOOK = "auditkit_pii_recognizers"
 
@@ -57,7 +57,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     cfg = audit.config.section("privacy.pii")
     totals = PiiTotals()
     train_path = record.training_file(audit, rec)
-    train_frame = record.read_table(train_path) if train_path is not None else None
+    train_frame = record.readmake_table(train_path) if train_path is not None else None
     if train_frame is not None:
         totals.training_rows = len(train_frame)
     if not cfg["enabled"]:
@@ -86,10 +86,14 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     }
     if hits:
         rows = [[h.source, h.column, h.label, h.occurrences, h.rows, h.share, ", ".join(h.examples)] for h in hits]
-        section.tables.append(_table(
-            "privacy-pii", "Personal data found (masked examples only)",
-            ["data", "column", "type", "occurrences", "rows", "share of rows", "masked examples"], rows,
-        ))  # fmt: skip
+        section.tables.append(
+            make_table(
+                "privacy-pii",
+                "Personal data found (masked examples only)",
+                ["data", "column", "type", "occurrences", "rows", "share of rows", "masked examples"],
+                rows,
+            )
+        )
         by_column: dict[tuple[str, str], list[Any]] = {}
         for h in hits:
             by_column.setdefault((h.source, h.column), []).append(h)
@@ -97,23 +101,27 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
             kinds = ", ".join(f"{h.occurrences} × {h.label}" for h in group)
             rows_hit = max(h.rows for h in group)
             section.add_finding(
-                cfg["severity"], "privacy.pii-found",
+                cfg["severity"],
+                "privacy.pii-found",
                 f"{source} data, column {column!r}: {kinds} (at least {rows_hit} of {group[0].total_rows} rows).",
-            )  # fmt: skip
+            )
         summary.append(f"{totals.occurrences} PII occurrences in {len(by_column)} column(s)")
     else:
         columns = sorted({c for cols in scanned.values() for c in cols})
         section.add_finding(
-            "info", "privacy.no-pii",
-            f"No personal data found by {len(recognizers)} recognizers in {', '.join(map(repr, columns)) or 'no text column'}.",
-        )  # fmt: skip
+            "info",
+            "privacy.no-pii",
+            f"No personal data found by {len(recognizers)} recognizers in "
+            f"{', '.join(map(repr, columns)) or 'no text column'}.",
+        )
         summary.append("no PII found")
     if not any(r.name == "person" for r in recognizers):
         section.add_finding(
-            "info", "privacy.names-not-scanned",
+            "info",
+            "privacy.names-not-scanned",
             "Person names were not scanned: no offline name recognizer is installed (none ships with auditkit); "
             "a plugin can add one named 'person' through auditkit_pii_recognizers.",
-        )  # fmt: skip
+        )
     return totals
 
 
@@ -121,24 +129,34 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
 
 
 def membership_part(
-    audit: Audit, section: Section, rec: TrainingRecord, setting: DpSetting | None, eps: float | None,
+    audit: Audit,
+    section: Section,
+    rec: TrainingRecord,
+    setting: DpSetting | None,
+    eps: float | None,
     summary: list[str],
-) -> None:  # fmt: skip
+) -> None:
     cfg = audit.config.section("privacy.membership")
     if not cfg["enabled"]:
         return
     predict = getattr(audit.handle, "predict_proba", None)
     if not callable(predict) or audit.model.task != "sequence-classification":
-        section.add_finding("info", "privacy.mia-skipped",
-                            "Membership inference skipped: it needs a text classifier that gives class "
-                            "probabilities (not a predictions file or a token tagger).")  # fmt: skip
+        section.add_finding(
+            "info",
+            "privacy.mia-skipped",
+            "Membership inference skipped: it needs a text classifier that gives class "
+            "probabilities (not a predictions file or a token tagger).",
+        )
         return
     train_path, holdout_path, where = record.member_files(audit, rec)
     if train_path is None or holdout_path is None:
-        section.add_finding("info", "privacy.mia-skipped",
-                            "Membership inference skipped: the training data is unknown; training.json "
-                            "data.train_file and data.eval_file, or [privacy.membership] train_data and "
-                            "holdout_data, name the rows trained on and held out.")  # fmt: skip
+        section.add_finding(
+            "info",
+            "privacy.mia-skipped",
+            "Membership inference skipped: the training data is unknown; training.json "
+            "data.train_file and data.eval_file, or [privacy.membership] train_data and "
+            "holdout_data, name the rows trained on and held out.",
+        )
         return
     text = cfg["text"] or rec.data.get("text") or (audit.dataset.text if audit.dataset else None) or "text"
     label = cfg["label"] or rec.data.get("label") or (audit.dataset.label if audit.dataset else None) or "label"
@@ -156,17 +174,23 @@ def membership_part(
     result = mia.loss_threshold_attack(m_loss, n_loss)
     _report_attack(section, result, setting, eps, cfg, summary)
     section.data["membership"] = {
-        "source": where, "train_file": train_path.name, "holdout_file": holdout_path.name,
-        "members": result.n_members, "nonmembers": result.n_nonmembers, "holdout_duplicates_dropped": dropped,
-        "auc": result.auc, "advantage": result.advantage, "tpr_at_fpr": {str(k): v for k, v in result.tpr_at.items()},
+        "source": where,
+        "train_file": train_path.name,
+        "holdout_file": holdout_path.name,
+        "members": result.n_members,
+        "nonmembers": result.n_nonmembers,
+        "holdout_duplicates_dropped": dropped,
+        "auc": result.auc,
+        "advantage": result.advantage,
+        "tpr_at_fpr": {str(k): v for k, v in result.tpr_at.items()},
         "mean_loss": {"members": result.member_loss, "nonmembers": result.nonmember_loss},
-    }  # fmt: skip
+    }
 
 
 def _texts_labels(path: Path, text: str, label: str, labels: list[str]) -> tuple[list[str], np.ndarray]:
     from auditkit.data import align_labels
 
-    frame = record.read_table(path)
+    frame = record.readmake_table(path)
     for role, column in (("text", text), ("label", label)):
         if column not in frame.columns:
             raise DataError(
@@ -180,11 +204,16 @@ def _texts_labels(path: Path, text: str, label: str, labels: list[str]) -> tuple
 
 
 def _report_attack(
-    section: Section, result: mia.AttackResult, setting: DpSetting | None, eps: float | None,
-    cfg: dict[str, Any], summary: list[str],
-) -> None:  # fmt: skip
-    from auditkit.model import Calculation
+    section: Section,
+    result: mia.AttackResult,
+    setting: DpSetting | None,
+    eps: float | None,
+    cfg: dict[str, Any],
+    summary: list[str],
+) -> None:
     from auditkit_plugins.privacy import figures
+
+    from auditkit.model import Calculation
 
     m = section.metrics
     m["mia_auc"] = result.auc
@@ -208,30 +237,43 @@ def _report_attack(
         rows[1][2] = limit
         rows[2][2] = mia.tpr_bound(eps, setting.delta, 0.001)
         rows[3][2] = mia.tpr_bound(eps, setting.delta, 0.01)
-        section.calculations.append(Calculation(
-            "membership advantage limit", "(e^ε − 1 + 2δ) / (e^ε + 1) (Kairouz et al. 2015)",
-            {"epsilon": eps, "delta": setting.delta}, limit,
-        ))  # fmt: skip
+        section.calculations.append(
+            Calculation(
+                "membership advantage limit",
+                "(e^ε − 1 + 2δ) / (e^ε + 1) (Kairouz et al. 2015)",
+                {"epsilon": eps, "delta": setting.delta},
+                limit,
+            )
+        )
         if result.advantage > limit + margin:
             section.add_finding(
-                "fail", "privacy.mia-exceeds-dp-bound",
+                "fail",
+                "privacy.mia-exceeds-dp-bound",
                 f"the membership attack's advantage {result.advantage:.3f} is above the limit {limit:.3f} that "
                 f"ε = {eps:.3g} allows, beyond sampling error ({margin:.3f}): the claimed DP guarantee does not hold.",
-            )  # fmt: skip
+            )
         elif result.advantage > limit:
             section.add_finding(
-                "warn", "privacy.mia-near-dp-bound",
+                "warn",
+                "privacy.mia-near-dp-bound",
                 f"the membership attack's advantage {result.advantage:.3f} is above the limit {limit:.3f} for "
                 f"ε = {eps:.3g}, within sampling error ({margin:.3f}); audit with more samples.",
-            )  # fmt: skip
+            )
     elif result.auc > cfg["warn_auc"]:
         section.add_finding(
-            "warn", "privacy.mia-leak",
+            "warn",
+            "privacy.mia-leak",
             f"a loss-threshold attack tells training members from held-out rows with AUC {result.auc:.3f} "
             f"(> {cfg['warn_auc']:g}); the model has no DP guarantee to limit this.",
-        )  # fmt: skip
-    section.tables.append(_table("privacy-membership",
-                                 f"Membership inference (Yeom et al. loss threshold), {result.n_members} members "
-                                 f"and {result.n_nonmembers} non-members", ["measure", "value", "DP limit"], rows))  # fmt: skip
+        )
+    section.tables.append(
+        make_table(
+            "privacy-membership",
+            f"Membership inference (Yeom et al. loss threshold), {result.n_members} members "
+            f"and {result.n_nonmembers} non-members",
+            ["measure", "value", "DP limit"],
+            rows,
+        )
+    )
     section.charts.append(figures.roc_chart(result, bound))
     summary.append(f"membership-inference AUC {result.auc:.3f}")
