@@ -50,10 +50,12 @@ def string_columns(frame: pd.DataFrame, wanted: Sequence[str] = ()) -> list[str]
     """The configured columns that exist, or every column holding text."""
     if wanted:
         return [c for c in wanted if c in frame.columns]
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     out = []
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object or str(series.dtype).startswith("string"):
+        if is_object_dtype(series.dtype) or is_string_dtype(series.dtype):
             if series.dropna().map(lambda v: isinstance(v, str)).any():
                 out.append(str(column))
     return out

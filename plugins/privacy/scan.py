@@ -57,7 +57,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     cfg = audit.config.section("privacy.pii")
     totals = PiiTotals()
     train_path = record.training_file(audit, rec)
-    train_frame = record.readmake_table(train_path) if train_path is not None else None
+    train_frame = record.read_table(train_path) if train_path is not None else None
     if train_frame is not None:
         totals.training_rows = len(train_frame)
     if not cfg["enabled"]:
@@ -190,7 +190,7 @@ def membership_part(
 def _texts_labels(path: Path, text: str, label: str, labels: list[str]) -> tuple[list[str], np.ndarray]:
     from auditkit.data import align_labels
 
-    frame = record.readmake_table(path)
+    frame = record.read_table(path)
     for role, column in (("text", text), ("label", label)):
         if column not in frame.columns:
             raise DataError(
