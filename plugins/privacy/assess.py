@@ -29,7 +29,7 @@ def assess(audit: Audit) -> Section:
 
     pii = pii_part(audit, section, rec, summary)
     membership_part(audit, section, rec, setting, eps, summary)
-    costs_part(audit, section, rec, pii, summary)
+    costs_part(audit, section, pii, summary)
     section.summary = "; ".join(summary) + "."
     return section
 
@@ -194,7 +194,7 @@ def _judge_dp(section: Section, setting: DpSetting, acc: accounting.Accounting, 
 # ------------------------------------------------------------------------------ costs
 
 
-def costs_part(audit: Audit, section: Section, rec: TrainingRecord, pii: Any, summary: list[str]) -> None:
+def costs_part(audit: Audit, section: Section, pii: Any, summary: list[str]) -> None:
     from auditkit_plugins.privacy.costs import governance_costs
 
     cfg = audit.config.section("privacy.costs")
