@@ -21,7 +21,7 @@ _SERIES = (
 
 
 def epsilon_steps_chart(curves: dict[str, list[float]], headline: float, budget: float) -> Chart:
-    fig, ax = new_figure()
+    fig, ax = new_figure(height=4.2)
     steps = curves["steps"]
     for key, label, color, style in _SERIES:
         ax.plot(steps, curves[key], style, color=color, label=label, marker="o", markersize=2.5)
@@ -32,7 +32,7 @@ def epsilon_steps_chart(curves: dict[str, list[float]], headline: float, budget:
     ax.set_xlabel("training steps")
     ax.set_ylabel("ε")
     ax.set_title("Privacy loss ε as training proceeds")
-    ax.legend(loc="upper left")
+    fig.legend(loc="outside lower center", ncols=2)
     alt = (
         f"ε grows with training steps; after {steps[-1]} steps it is {headline:.3g} by PLD, "
         f"{curves['rdp'][-1]:.3g} by RDP with the improved conversion and "
@@ -42,7 +42,7 @@ def epsilon_steps_chart(curves: dict[str, list[float]], headline: float, budget:
 
 
 def epsilon_delta_chart(curves: dict[str, list[float]], delta: float, headline: float) -> Chart:
-    fig, ax = new_figure()
+    fig, ax = new_figure(height=4.2)
     for key, label, color, style in _SERIES:
         ax.plot(curves["delta"], curves[key], style, color=color, label=label)
     ax.plot([delta], [headline], "o", color=PALETTE[0], markersize=6, label=f"δ = {delta:g}: ε = {headline:.3g}")
@@ -50,7 +50,9 @@ def epsilon_delta_chart(curves: dict[str, list[float]], delta: float, headline: 
     ax.set_xlabel("δ")
     ax.set_ylabel("ε")
     ax.set_title("The (ε, δ) trade-off of the whole run")
-    ax.legend(loc="upper right")
+    handles, labels = ax.get_legend_handles_labels()
+    order = [1, 2, 0, 3]  # legends fill column by column: the two long RDP labels share one
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside lower center", ncols=2)
     alt = (
         f"ε falls as δ grows; at δ = {delta:g} the PLD accountant gives ε = {headline:.3g}; "
         f"from δ = {curves['delta'][0]:g} to {curves['delta'][-1]:g} PLD ε goes from "
@@ -63,7 +65,7 @@ def roc_chart(result: AttackResult, bound: tuple[float, float] | None) -> Chart:
     """Linear ROC and the log-log view where low-FPR leakage shows; the DP limit when known."""
     from auditkit_plugins.privacy.membership import tpr_bound
 
-    fig, (lin, log) = new_figure(width=7.2, height=3.4, ncols=2)
+    fig, (lin, log) = new_figure(width=7.2, height=3.8, ncols=2)
     grid = np.geomspace(1e-4, 1.0, 200)
     for ax in (lin, log):
         ax.plot(result.fpr, result.tpr, color=PALETTE[0], label=f"loss-threshold attack (AUC {result.auc:.3f})")
@@ -86,7 +88,8 @@ def roc_chart(result: AttackResult, bound: tuple[float, float] | None) -> Chart:
     floor = 1.0 / max(result.n_nonmembers, 1)
     log.set_xlim(floor / 2, 1)
     log.set_ylim(floor / 2, 1)
-    lin.legend(loc="lower right")
+    handles, labels = lin.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
     alt = (
         f"Membership-inference ROC on {result.n_members} members and {result.n_nonmembers} non-members: "
         f"AUC {result.auc:.3f}, best advantage {result.advantage:.3f}, TPR {result.tpr_at[0.01]:.3f} at 1 % FPR."
