@@ -56,18 +56,32 @@ def test_audit_from_the_installed_wheel(wheel: Path, tmp_path: Path, tiny_model_
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     # the heavy dependencies come from this environment; auditkit itself only from the wheel
-    site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        text=True).strip())
+    site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
     (site / "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
-    where = subprocess.check_output([python, "-c", "import auditkit, auditkit_plugins, auditkit_templates; "
-                                     "print(auditkit.__file__); print(auditkit_templates.__file__)"], text=True, cwd=tmp_path)
+    where = subprocess.check_output(
+        [
+            python,
+            "-c",
+            "import auditkit, auditkit_plugins, auditkit_templates; "
+            "print(auditkit.__file__); print(auditkit_templates.__file__)",
+        ],
+        text=True,
+        cwd=tmp_path,
+    )
     assert all(line.startswith(str(env_dir)) for line in where.split()), where
     out = tmp_path / "reports"
     proc = subprocess.run(
         [env_dir / "bin" / "auditkit", "run", str(tiny_model_dir), "--out", str(out), "--format", "json,md,html"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
-                                                          "AUDITKIT_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "AUDITKIT_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert proc.returncode in (0, 1), proc.stderr
     audit = json.loads((out / "tox-v3" / "audit.json").read_text())

@@ -17,12 +17,14 @@ from auditkit.testing import build_tiny_bert, read_audit_json, run_audit, run_cl
 def scores_csv(tmp_path: Path) -> Path:
     rng = np.random.default_rng(3)
     n = 400
-    frame = pd.DataFrame({
-        "applicant": np.arange(n),
-        "risk": rng.uniform(0, 10, n).round(2),
-        "outcome": rng.integers(0, 2, n),
-        "race": rng.choice(["a", "b", "c"], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "applicant": np.arange(n),
+            "risk": rng.uniform(0, 10, n).round(2),
+            "outcome": rng.integers(0, 2, n),
+            "race": rng.choice(["a", "b", "c"], n),
+        }
+    )
     path = tmp_path / "scores.csv"
     frame.to_csv(path, index=False)
     return path
@@ -30,19 +32,40 @@ def scores_csv(tmp_path: Path) -> Path:
 
 def test_init_model_mode_writes_every_section(tmp_path: Path, monkeypatch) -> None:
     model_dir = build_tiny_bert(tmp_path / "runs" / "tox-v3", labels=("ok", "toxic"))
-    frame = pd.DataFrame({
-        "id": [1, 2, 3], "comment": ["he was rude to me", "nice", "awful day"],
-        "toxic": [1, 0, 1], "gender": ["m", "f", "f"], "race": ["a", "b", "a"],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "comment": ["he was rude to me", "nice", "awful day"],
+            "toxic": [1, 0, 1],
+            "gender": ["m", "f", "f"],
+            "race": ["a", "b", "a"],
+        }
+    )
     frame.to_csv(tmp_path / "eval.csv", index=False)
     monkeypatch.chdir(tmp_path)
-    result = run_cli(["init", "runs/tox-v3", "--data", "eval.csv", "--text", "comment", "--label", "toxic",
-                      "--sensitive", "gender,race", "--positive", "1"])
+    result = run_cli(
+        [
+            "init",
+            "runs/tox-v3",
+            "--data",
+            "eval.csv",
+            "--text",
+            "comment",
+            "--label",
+            "toxic",
+            "--sensitive",
+            "gender,race",
+            "--positive",
+            "1",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     config = read_toml(model_dir / "auditkit.toml")
     assert config["data"]["path"] == "../../eval.csv"  # relative to the model dir
     assert (config["data"]["text"], config["data"]["label"], config["data"]["sensitive"]) == (
-        "comment", "toxic", ["gender", "race"],
+        "comment",
+        "toxic",
+        ["gender", "race"],
     )
     assert config["data"]["positive"] == "1"
     text = (model_dir / "auditkit.toml").read_text()
@@ -62,14 +85,19 @@ def test_init_model_mode_writes_every_section(tmp_path: Path, monkeypatch) -> No
 
 def test_init_guesses_columns(tmp_path: Path, monkeypatch) -> None:
     build_tiny_bert(tmp_path / "m")
-    pd.DataFrame({"label": [0, 1], "review": ["a long text here", "another long one"], "short": ["x", "y"],
-                  "gender": ["f", "m"]}).to_csv(tmp_path / "m" / "data.csv", index=False)
+    pd.DataFrame(
+        {"label": [0, 1], "review": ["a long text here", "another long one"], "short": ["x", "y"], "gender": ["f", "m"]}
+    ).to_csv(tmp_path / "m" / "data.csv", index=False)
     monkeypatch.chdir(tmp_path)
     result = run_cli(["init", "m", "--data", "m/data.csv"])
     assert result.exit_code == 0, result.stderr
     config = read_toml(tmp_path / "m" / "auditkit.toml")
     assert config["data"]["path"] == "data.csv"
-    assert (config["data"]["text"], config["data"]["label"], config["data"]["sensitive"]) == ("review", "label", ["gender"])
+    assert (config["data"]["text"], config["data"]["label"], config["data"]["sensitive"]) == (
+        "review",
+        "label",
+        ["gender"],
+    )
     assert "guessed" in result.stderr
 
 
@@ -93,13 +121,26 @@ def test_init_errors(tmp_path: Path, monkeypatch) -> None:
 
 def test_vendor_scores_end_to_end(tmp_path: Path, scores_csv: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run_cli(["init", "vendor-score", "--predictions", "scores.csv", "--score", "risk", "--threshold", "5",
-                      "--label", "outcome", "--sensitive", "race"])
+    result = run_cli(
+        [
+            "init",
+            "vendor-score",
+            "--predictions",
+            "scores.csv",
+            "--score",
+            "risk",
+            "--threshold",
+            "5",
+            "--label",
+            "outcome",
+            "--sensitive",
+            "race",
+        ]
+    )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "vendor-score").is_dir(), "predictions mode creates the folder"
     config = read_toml(tmp_path / "vendor-score" / "auditkit.toml")
-    assert config["predictions"] == {"file": "../scores.csv", "score": "risk", "label": "", "threshold": 5.0,
-                                     "id": ""}
+    assert config["predictions"] == {"file": "../scores.csv", "score": "risk", "label": "", "threshold": 5.0, "id": ""}
     run = run_audit(tmp_path / "vendor-score", tmp_path / "out")
     assert run.error is None, run.error
     frame = pd.read_csv(scores_csv)
