@@ -21,7 +21,8 @@ SEGMENT_FORMULAS = {
 }
 
 
-def build_section(audit: Audit) -> Section:
+def build_section(audit: Audit, charts: bool = True) -> Section:
+    """The section; ``charts=False`` skips drawing (tests of the numbers)."""
     import pandas as pd
 
     cfg = audit.config.section("market")
@@ -52,13 +53,14 @@ def build_section(audit: Audit) -> Section:
                                     name="allocation",
                                     note=f"Every funded segment earns the same net marginal return λ = "
                                          f"{result.shadow_price:.6g} on its last unit of spend."))
-        section.charts.append(segments_chart(result, currency))
+        if charts:
+            section.charts.append(segments_chart(result, currency))
         for seg in result.segments:
             if seg.spend == 0:
                 section.add_finding("info", "market-segment-unfunded",
                                     f"segment {seg.name!r} gets no spend: its first unit returns "
                                     f"{seg.curve.marginal(0.0):.4g}, less than its cost k = {seg.k:g} plus λ")
-    else:
+    elif charts:
         section.charts.append(response_chart(result, model.segments[0].fit, currency))
     for seg in model.segments:
         if seg.fit is not None:

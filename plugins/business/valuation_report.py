@@ -20,7 +20,8 @@ from auditkit.model import Audit, Calculation, Section, Table
 KEY_METRICS = ["risk_adjusted_value", "npv", "net_value", "market_value", "fairness_score", "ethics_score"]
 
 
-def build_section(audit: Audit) -> Section:
+def build_section(audit: Audit, charts: bool = True) -> Section:
+    """The section; ``charts=False`` skips drawing (tests of the numbers)."""
     cfg = audit.config.section("valuation")
     currency = cfg["currency"]
     section = Section("valuation", "Valuation", report="business", order=700, plugin="valuation",
@@ -57,10 +58,11 @@ def build_section(audit: Audit) -> Section:
     section.metrics = _metrics(result, inputs, cfg, mc)
     section.calculations = _calculations(result, inputs, cfg, mc)
     _tables(section, result, inputs, cfg, mc, bars, base_out)
-    section.charts.append(waterfall_chart(_waterfall_steps(result), result.risk_adjusted_value, currency))
-    if mc is not None:
-        section.charts.append(histogram_chart(mc, currency))
-    section.charts.append(tornado_chart(bars, base_out, output, currency))
+    if charts:
+        section.charts.append(waterfall_chart(_waterfall_steps(result), result.risk_adjusted_value, currency))
+        if mc is not None:
+            section.charts.append(histogram_chart(mc, currency))
+        section.charts.append(tornado_chart(bars, base_out, output, currency))
     _verdicts(section, result, mc, currency)
     section.summary = _summary(result, cfg, mc, currency)
     section.data = {
