@@ -9,6 +9,7 @@ a missing market section means g(P*) = 0 (``warn``).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,8 @@ def gather(audit: Audit, cfg: dict[str, Any], section: Section) -> Inputs:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A real number (numpy scalars included), not a bool, not NaN or infinite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _cost(audit: Audit, section: Section, dotted: str, label: str, what: str) -> Param:
@@ -133,7 +135,9 @@ def _market(audit: Audit, section: Section) -> tuple[float, MarketModel | None, 
     """g(P*) from the market section, and the model to re-solve it in the Monte Carlo."""
     found = audit.sections.get("market")
     if found is None:
-        if "market" in audit.config.schemas:
+        active = {p.name for p in audit.plugins}
+        disabled = "market" not in audit.config.schemas or (active and "market" not in active)  # -p no: / [run]
+        if not disabled:
             section.add_finding("warn", "valuation-market-missing",
                                 "no market section (the market plugin failed or returned nothing): g(P*) = 0 is used")
         else:

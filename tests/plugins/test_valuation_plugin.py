@@ -199,3 +199,28 @@ def test_the_value_hook_runs_after_market_and_draws_every_chart() -> None:
     assert [c.name for c in section.charts] == ["valuation-waterfall", "valuation-monte-carlo", "valuation-tornado"]
     assert all(c.svg.startswith("<svg") and c.alt for c in section.charts)
     assert section.report == "business" and section.order == 700
+
+
+def test_numpy_scores_from_other_sections_are_read() -> None:
+    doc = value(make_audit(None, {**FULL, "fairness": {"score": np.float32(0.5)}}))
+    assert doc["metrics"]["fairness_score"] == 0.5
+
+
+def test_token_tasks_measure_y_over_every_word_tag() -> None:
+    audit = make_audit({"valuation": {"primary_metric": "macro_f1"}}, FULL, task="token-classification", n=3)
+    audit.token_true = [["O", "B-PER", "I-PER"], ["O", "O"], ["B-LOC", "O", "O", "O"]]
+    audit.predictions.token_labels = [["O", "B-PER", "O"], ["O", "O"], ["B-LOC", "O", "B-PER", "O"]]
+    truth = [t for row in audit.token_true for t in row]
+    guess = [t for row in audit.predictions.token_labels for t in row]
+    expected = f1_score(truth, guess, average="macro", zero_division=0)
+    assert value(audit)["metrics"]["primary_metric_value"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_market_disabled_for_one_model_by_run_disable() -> None:
+    from auditkit.model import PluginInfo
+
+    audit = make_audit(None, FULL)
+    del audit.sections["market"]
+    audit.plugins = [PluginInfo("valuation", "0", "built-in", ["auditkit_value"])]  # market left out by [run]
+    doc = value(audit)
+    assert "valuation-market-disabled" in {f["code"] for f in doc["findings"]}
