@@ -25,7 +25,7 @@ CONCAVE_SHAPES = ("saturating", "logarithmic")
 FORMULAS = {
     "saturating": "f(P) = a·(1 − exp(−b·P))",
     "logarithmic": "f(P) = a·ln(1 + b·P)",
-    "hill": "f(P) = a·P^s / (h^s + P^s)",
+    "hill": "f(P) = a·P^s / (h^s + P^s), h = half_saturation, s = steepness",
 }
 OPTIMUM_FORMULAS = {
     "saturating": "P* = clip(ln(a·b/k)/b, 0, budget) if a·b > k else 0",
