@@ -71,8 +71,9 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     required += [("sensitive", c) for c in cfg["sensitive"]]
     for role, column in required:
         if column not in frame.columns:
+            where = config.origin(f"data.{role}")
             raise DataError(
-                f"{path}: no column {column!r} (from [data] {role}); the columns are: "
+                f"{path}: no column {column!r} ([data] {role} in {where}); the columns are: "
                 + ", ".join(repr(c) for c in frame.columns)
             )
     if cfg["max_rows"] and len(frame) > cfg["max_rows"]:

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import shutil
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,10 +111,9 @@ class Runner:
             self.audit_model(model_dir, name, staging, result, prefix)
         except UsageError as exc:
             result.error = str(exc)
+            result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.USAGE_ERROR
         except Exception as exc:  # a failure outside any plugin hook: report it, go on
-            import traceback
-
             result.error = f"internal error: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.PLUGIN_ERROR

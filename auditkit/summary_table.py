@@ -30,6 +30,8 @@ def key_columns(results: list[ModelResult]) -> list[str]:
 
 def print_closing_table(results: list[ModelResult], out: Path, stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
+    if all(r.audit is None for r in results):
+        return  # nothing was audited: the error lines say it all
     columns = key_columns(results)
     rows = []
     for result in results:

@@ -26,19 +26,25 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     if (model_dir / "adapter_config.json").is_file():
         model, tokenizer, info = _load_adapter(model_dir, settings)
     else:
-        model, tokenizer, info, _ = _load_full(model_dir)
+        model, tokenizer, info = _load_full(model_dir)
     _set_threads(int(settings.get("threads", 0)))
     model.eval()
     info.num_parameters = int(sum(p.numel() for p in model.parameters()))
     return TransformersHandle(model, tokenizer, info, int(settings["batch_size"]), int(settings["max_length"]))
 
 
-def _load_full(model_dir: Path) -> tuple[Any, Any, ModelInfo, dict[str, Any]]:
+def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) -> tuple[Any, Any, ModelInfo]:
+    """A full model dir. ``task_hint`` (task, labels) builds a classifier on a plain encoder
+    base (a LoRA adapter that carries its own head)."""
     raw = checks.check_config(model_dir)
-    arch, task = checks.task_of(raw, model_dir / "config.json")
-    labels = checks.labels_of(raw, model_dir / "config.json")
+    if task_hint is None:
+        arch, task = checks.task_of(raw, model_dir / "config.json")
+        labels = checks.labels_of(raw, model_dir / "config.json")
+    else:
+        task, labels = task_hint
+        arch = str((raw.get("architectures") or ["?"])[0])
     weights = checks.weight_files(model_dir)
-    model = _build_model(model_dir, task, weights)
+    model = _build_model(model_dir, task, weights, labels if task_hint else None)
     tokenizer = load_tokenizer(model_dir)
     card = read_model_card(model_dir)
     info = ModelInfo(
@@ -53,10 +59,10 @@ def _load_full(model_dir: Path) -> tuple[Any, Any, ModelInfo, dict[str, Any]]:
         card=card,
         extra={"architecture": arch, "weights_format": weights.kind, "ignored_pickle_files": weights.ignored_pickles},
     )
-    return model, tokenizer, info, raw
+    return model, tokenizer, info
 
 
-def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles) -> Any:
+def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels: list[str] | None = None) -> Any:
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModelForTokenClassification
@@ -64,6 +70,10 @@ def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles) -> Any
         hf_config = AutoConfig.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
         raise ModelDirError(f"{model_dir / 'config.json'}: transformers cannot read it: {_one_line(exc)}") from None
+    if labels is not None:
+        hf_config.id2label = dict(enumerate(labels))
+        hf_config.label2id = {name: i for i, name in enumerate(labels)}
+        hf_config.num_labels = len(labels)
     if weights.kind == "pickle":
         return _from_pickle(cls, hf_config, weights.files[0])
     for path in weights.files:
@@ -138,8 +148,9 @@ def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, 
         raise ModelDirError(
             f"{model_dir}: adapter_model.safetensors is missing; auditkit loads adapters from safetensors only"
         )
-    checks.check_safetensors(adapter_weights)
-    base_model, tokenizer, base_info, _ = _load_full(base_dir)
+    header = checks.check_safetensors(adapter_weights)
+    hint = _adapter_task(model_dir, adapter_cfg, base_dir, header)
+    base_model, tokenizer, base_info = _load_full(base_dir, hint)
     if any(p.name in ("tokenizer.json", "tokenizer_config.json") for p in model_dir.iterdir()):
         tokenizer = load_tokenizer(model_dir)
     try:
@@ -152,8 +163,7 @@ def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, 
         raise ModelDirError(
             f"{adapter_weights}: the adapter cannot be applied to {base_dir}: {_one_line(exc)}"
         ) from None
-    own_config = model_dir / "config.json"
-    labels = checks.labels_of(checks.check_config(model_dir), own_config) if own_config.is_file() else base_info.labels
+    labels = base_info.labels
     info = ModelInfo(
         name=model_dir.name,
         path=str(model_dir),
@@ -172,6 +182,30 @@ def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, 
         },
     )
     return model, tokenizer, info
+
+
+def _adapter_task(
+    model_dir: Path, adapter_cfg: dict[str, Any], base_dir: Path, header: dict[str, Any]
+) -> tuple[str, list[str]] | None:
+    """Task and labels for the base, when the adapter (not the base) carries the head."""
+    own = model_dir / "config.json"
+    if own.is_file():
+        raw = checks.check_config(model_dir)
+        return checks.task_of(raw, own)[1], checks.labels_of(raw, own)
+    base_raw = checks.check_config(base_dir)
+    if any(str(a).endswith(tuple(checks.TASK_SUFFIXES)) for a in base_raw.get("architectures") or []):
+        return None  # the base is already a classifier
+    task = {"SEQ_CLS": "sequence-classification", "TOKEN_CLS": "token-classification"}.get(
+        str(adapter_cfg.get("task_type"))
+    )
+    heads = [v["shape"][0] for k, v in header.items() if k.endswith("classifier.weight") and isinstance(v, dict)]
+    if task is None or not heads:
+        raise ModelDirError(
+            f"{model_dir / 'adapter_config.json'}: the base {base_dir} is not a classifier and the adapter "
+            "carries no classifier head (task_type SEQ_CLS or TOKEN_CLS with modules_to_save); "
+            "save the adapter's config.json with id2label next to it"
+        )
+    return task, [f"LABEL_{i}" for i in range(int(heads[0]))]
 
 
 def _base_model_name(config: dict[str, Any], card: dict[str, Any]) -> str | None:
