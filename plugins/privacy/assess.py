@@ -6,7 +6,6 @@ order matters only in one place: the membership audit compares with ε, so DP co
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from auditkit_plugins.privacy import accounting, record
@@ -247,7 +246,3 @@ def make_table(name: str, caption: str, columns: list[str], rows: list[list[Any]
 
 def _num(value: float) -> str:
     return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
-
-
-def finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None

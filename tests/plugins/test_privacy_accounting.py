@@ -22,10 +22,10 @@ Sources of the published figures:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
-
 from auditkit_plugins.privacy import accounting
 from auditkit_plugins.privacy.record import steps_for_epochs
 
@@ -101,7 +101,7 @@ def test_epsilon_grows_with_steps() -> None:
     assert curves["steps"][0] == 1 and curves["steps"][-1] == 14063
     for key in ("pld", "rdp", "rdp_classic"):
         values = curves[key]
-        assert all(b >= a - 1e-9 for a, b in zip(values, values[1:], strict=False)), key
+        assert all(b >= a - 1e-9 for a, b in itertools.pairwise(values)), key
         assert values[-1] > values[0]
     direct = [accounting.epsilon(1.1, MNIST_Q, t, 1e-5, "pld") for t in (100, 1000, 10000)]
     assert direct[0] < direct[1] < direct[2]
@@ -113,7 +113,7 @@ def test_epsilon_falls_as_delta_grows() -> None:
     curves = accounting.epsilon_by_delta(1.1, MNIST_Q, 14063, [1e-9, 1e-7, 1e-5, 1e-3])
     for key in ("pld", "rdp", "rdp_classic"):
         values = curves[key]
-        assert all(b < a for a, b in zip(values, values[1:], strict=False)), key
+        assert all(b < a for a, b in itertools.pairwise(values)), key
 
 
 @pytest.mark.parametrize(("acct", "conversion"), [("rdp", "improved"), ("rdp", "classic")])
@@ -128,9 +128,9 @@ def test_noise_for_target_epsilon_is_the_smallest_that_meets_it(acct: str, conve
 
 def test_noise_for_target_epsilon_with_pld() -> None:
     sigma = accounting.noise_for_epsilon(1.0, 0.01, 500, 1e-5, "pld", tol=1e-3)
-    eps_at = accounting.epsilon(sigma, 0.01, 500, 1e-5, "pld", discretization=accounting.CHART_DISCRETIZATION)
-    assert eps_at <= 1.0
-    assert accounting.epsilon(sigma - 2e-3, 0.01, 500, 1e-5, "pld", discretization=accounting.CHART_DISCRETIZATION) > 1.0
+    coarse = accounting.CHART_DISCRETIZATION
+    assert accounting.epsilon(sigma, 0.01, 500, 1e-5, "pld", discretization=coarse) <= 1.0
+    assert accounting.epsilon(sigma - 2e-3, 0.01, 500, 1e-5, "pld", discretization=coarse) > 1.0
 
 
 def test_unknown_accountant_is_refused() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from auditkit_plugins.privacy import accounting
 
 from auditkit.cli import main
-from auditkit_plugins.privacy import accounting
 
 MNIST = ["--noise-multiplier", "1.1", "--batch-size", "256", "--dataset-size", "60000", "--epochs", "60"]
 

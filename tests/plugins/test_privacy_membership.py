@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from auditkit_plugins.privacy import membership as mia
 
 from auditkit.config import build_config
 from auditkit.manager import get_plugin_manager
 from auditkit.model import Audit
 from auditkit.runner import Runner, RunOptions
-from auditkit_plugins.privacy import membership as mia
 
 # ---------------------------------------------------------------------------- by hand
 
@@ -157,9 +157,10 @@ def test_overfit_model_leaks_membership(models: dict[str, Path]) -> None:
 
 
 def test_model_that_never_saw_the_members_is_at_chance(models: dict[str, Path]) -> None:
-    from auditkit.model import Section
     from auditkit_plugins.privacy.record import TrainingRecord
     from auditkit_plugins.privacy.scan import membership_part
+
+    from auditkit.model import Section
 
     files = {"train_data": str(models["overfit"] / "train.csv"), "holdout_data": str(models["overfit"] / "heldout.csv")}
     audit = audit_for(models["other"], {"privacy": {"membership": files}})
@@ -190,9 +191,10 @@ def test_leak_beyond_the_claimed_epsilon_fails(models: dict[str, Path]) -> None:
 
 
 def test_skipped_without_training_data(models: dict[str, Path]) -> None:
-    from auditkit.model import Section
     from auditkit_plugins.privacy.record import TrainingRecord
     from auditkit_plugins.privacy.scan import membership_part
+
+    from auditkit.model import Section
 
     section = Section(name="privacy", title="Privacy")
     membership_part(audit_for(models["other"]), section, TrainingRecord(), None, None, [])
