@@ -19,7 +19,13 @@ DELTAS = [10.0**k for k in range(-12, -1)]
 
 
 def assess(audit: Audit) -> Section:
-    section = Section(name="privacy", title="Privacy", report="compliance", order=ORDER)
+    section = Section(
+        name="privacy",
+        title="Privacy",
+        report="compliance",
+        order=ORDER,
+        key_metrics=["epsilon", "pii_occurrences", "mia_auc", "protection_cost", "compliance_cost"],
+    )
     rec = record.read_record(audit.model_dir)
     summary: list[str] = []
     setting, eps = dp_part(audit, section, rec, summary)

@@ -128,7 +128,7 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
         source=str(record.path.name if record.path else RECORD_FILE),
         max_grad_norm=number("max_grad_norm", required=False),
         target_epsilon=number("target_epsilon", required=False),
-        recorded_epsilon=number("epsilon_opacus", required=False),
+        recorded_epsilon=number("epsilon_opacus" if "epsilon_opacus" in dp else "epsilon", required=False),
         recorded_accountant=str(dp.get("accountant")) if dp.get("accountant") else None,
     )
 

@@ -266,14 +266,20 @@ def _report_attack(
             f"a loss-threshold attack tells training members from held-out rows with AUC {result.auc:.3f} "
             f"(> {cfg['warn_auc']:g}); the model has no DP guarantee to limit this.",
         )
-    section.tables.append(
-        make_table(
-            "privacy-membership",
-            f"Membership inference (Yeom et al. loss threshold), {result.n_members} members "
-            f"and {result.n_nonmembers} non-members",
-            ["measure", "value", "DP limit"],
-            rows,
-        )
+    table = make_table(
+        "privacy-membership",
+        f"Membership inference (Yeom et al. loss threshold), {result.n_members} members "
+        f"and {result.n_nonmembers} non-members",
+        ["measure", "value", "DP limit"],
+        rows,
     )
+    if result.n_nonmembers < 1000:
+        # with n non-members the smallest non-zero FPR is 1/n: say what a low-FPR figure means
+        table.note = (
+            f"With {result.n_nonmembers} non-members the smallest non-zero FPR is {1 / result.n_nonmembers:.2%}; "
+            "a TPR at a lower FPR is the TPR at FPR 0. The advantage is judged against the DP limit "
+            f"with a sampling margin of {margin:.3f} (DKW, 95 %)."
+        )
+    section.tables.append(table)
     section.charts.append(figures.roc_chart(result, bound))
     summary.append(f"membership-inference AUC {result.auc:.3f}")
