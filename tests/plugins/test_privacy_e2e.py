@@ -132,3 +132,17 @@ def test_privacy_can_be_disabled(tmp_path: Path, capsys: pytest.CaptureFixture[s
         args += ["-p", f"no:{name}"]
     assert main(args) == 0, capsys.readouterr().err
     assert "privacy" not in json.loads((out / "m" / "audit.json").read_text(encoding="utf-8"))["sections"]
+
+
+def test_incomplete_dp_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model = write_model_dir(tmp_path / "m", frame=sentiment_frame(20, seed=5))
+    with (model / "auditkit.toml").open("a", encoding="utf-8") as fh:
+        fh.write("\n[privacy.dp]\nnoise_multiplier = 1.0\nsteps = 100\n")
+    args = ["run", str(model), "--out", str(tmp_path / "reports"), "--format", "json", "-q"]
+    for name in [*OTHERS, "markdown", "html"]:
+        args += ["-p", f"no:{name}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "privacy" in line]
+    assert len(lines) == 1
+    assert f"{model / 'auditkit.toml'}: [privacy.dp]: give sample_rate, or batch_size and dataset_size" in lines[0]
