@@ -25,16 +25,14 @@ def auditkit_config_schema() -> ConfigSection:
                 "hourly_rate",
                 "float",
                 0.0,
-                "cost of one hour of the training machine; training_cost = wall_seconds / 3600 "
-                "× hourly_rate",
+                "cost of one hour of the training machine; training_cost = wall_seconds / 3600 × hourly_rate",
                 minimum=0,
             ),
             Option(
                 "wall_seconds",
                 "float",
                 0.0,
-                "training wall time in seconds when the model dir records none (0: read it from "
-                "the records)",
+                "training wall time in seconds when the model dir records none (0: read it from the records)",
                 minimum=0,
             ),
             Option(

@@ -80,9 +80,7 @@ def read_files(model_dir: Path, record_name: str, card: dict[str, Any]) -> Files
     if files.card:
         files.found.append("README.md (front matter)")
     if (model_dir / "training_args.bin").is_file():
-        files.problems.append(
-            "training_args.bin is a pickle and was not read (auditkit never unpickles)"
-        )
+        files.problems.append("training_args.bin is a pickle and was not read (auditkit never unpickles)")
     return files
 
 
@@ -108,16 +106,8 @@ def hyperparameters(files: Files) -> dict[str, Any]:
         out["seed"] = files.record.get("seed")
         return out
     state = files.state or {}
-    out = {
-        k: state[k]
-        for k in ("num_train_epochs", "train_batch_size", "max_steps", "logging_steps")
-        if k in state
-    }
-    rates = [
-        e["learning_rate"]
-        for e in state.get("log_history") or []
-        if isinstance(e, dict) and "learning_rate" in e
-    ]
+    out = {k: state[k] for k in ("num_train_epochs", "train_batch_size", "max_steps", "logging_steps") if k in state}
+    rates = [e["learning_rate"] for e in state.get("log_history") or [] if isinstance(e, dict) and "learning_rate" in e]
     if rates:
         out["peak_learning_rate (logged)"] = max(rates)
     return out
@@ -166,8 +156,7 @@ def provenance(files: Files, model_dir: Path) -> tuple[dict[str, Any], list[tupl
                 (
                     "warn",
                     "training.weights-changed",
-                    "the weights differ from those training.json recorded: the record may "
-                    "describe another model",
+                    "the weights differ from those training.json recorded: the record may describe another model",
                 )
             )
     return facts, issues
@@ -177,9 +166,7 @@ def _table(caption: str, mapping: dict[str, Any], name: str, key: str = "item") 
     import pandas as pd
 
     rows = [(k, json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in mapping.items()]
-    return Table(
-        caption, pd.DataFrame(rows, columns=[key, "value"]).astype({"value": str}), name=name
-    )
+    return Table(caption, pd.DataFrame(rows, columns=[key, "value"]).astype({"value": str}), name=name)
 
 
 def assess(audit: Audit, order: int = 100) -> Section:
@@ -188,9 +175,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
 
     config = audit.config.section("training")
     model_dir = Path(audit.model_dir)
-    files = read_files(
-        model_dir, config.get("record", "training.json"), dict(audit.model.card or {})
-    )
+    files = read_files(model_dir, config.get("record", "training.json"), dict(audit.model.card or {}))
     section = Section(
         name="training",
         title="Training and evaluation",
@@ -226,8 +211,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
         section.add_finding(
             "info",
             "training.cost-unpriced",
-            f"training took {seconds:.0f} s; set [training] hourly_rate to price it (cost shown "
-            f"as 0)",
+            f"training took {seconds:.0f} s; set [training] hourly_rate to price it (cost shown as 0)",
         )
 
     hp = hyperparameters(files)
@@ -235,42 +219,27 @@ def assess(audit: Audit, order: int = 100) -> Section:
     for severity, code, message in issues:
         section.add_finding(severity, code, message)  # type: ignore[arg-type]
     if hp:
-        section.tables.append(
-            _table("Hyper-parameters", hp, "hyperparameters", key="hyper-parameter")
-        )
+        section.tables.append(_table("Hyper-parameters", hp, "hyperparameters", key="hyper-parameter"))
     if facts:
-        section.tables.append(
-            _table("Provenance: base model, data and software", facts, "provenance")
-        )
+        section.tables.append(_table("Provenance: base model, data and software", facts, "provenance"))
     sources = record.get("sources") or []
     if sources:
         import pandas as pd
 
-        section.tables.append(
-            Table("What the model was trained on", pd.DataFrame(sources), name="sources")
-        )
+        section.tables.append(Table("What the model was trained on", pd.DataFrame(sources), name="sources"))
     if record.get("reweighing"):
         import pandas as pd
 
         cells = record["reweighing"].get("cells") or []
         section.tables.append(
             Table(
-                f"Reweighing by {record['reweighing'].get('column')}: "
-                f"{record['reweighing'].get('formula')}",
+                f"Reweighing by {record['reweighing'].get('column')}: {record['reweighing'].get('formula')}",
                 pd.DataFrame(cells),
                 name="reweighing",
             )
         )
-    dev = (
-        (record.get("result") or {}).get("dev_metrics")
-        or files.results.get("eval_results.json")
-        or {}
-    )
-    dev = {
-        k: v
-        for k, v in dev.items()
-        if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))
-    }
+    dev = (record.get("result") or {}).get("dev_metrics") or files.results.get("eval_results.json") or {}
+    dev = {k: v for k, v in dev.items() if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))}
     if dev:
         section.tables.append(
             _table(
@@ -291,9 +260,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
     ):
         if isinstance(state.get(key), (int, float)):
             section.metrics[metric] = state[key]
-    losses = [
-        e["loss"] for e in state.get("log_history") or [] if isinstance(e, dict) and "loss" in e
-    ]
+    losses = [e["loss"] for e in state.get("log_history") or [] if isinstance(e, dict) and "loss" in e]
     if losses:
         section.metrics["final_train_loss"] = losses[-1]
     if state.get("log_history"):
@@ -312,9 +279,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
     for note in record.get("notes") or []:
         section.add_finding("info", "training.note", note)
 
-    evaluation = (
-        evaluate_audit(audit, section, dev, files) if config.get("evaluate", True) else None
-    )
+    evaluation = evaluate_audit(audit, section, dev, files) if config.get("evaluate", True) else None
     section.data = {
         "files": files.found,
         "hyperparameters": hp,
@@ -353,10 +318,10 @@ def _summary(
     else:
         parts.append("No training record")
     if seconds is not None:
-        parts.append(
-            f"{seconds:.0f} s of compute"
-            + (f", cost {cost:.2f}" if rate and cost is not None else "")
-        )
+        text = f"{seconds:.0f} s of compute"
+        if rate and cost is not None:  # small costs keep two significant digits, not 0.00
+            text += f", cost {cost:,.2f}" if cost >= 1 else f", cost {cost:.2g}"
+        parts.append(text)
     m = section.metrics
     if m.get("entity_f1") is not None:
         parts.append(f"entity F1 {m['entity_f1']:.3f} on the audit data")

@@ -28,20 +28,15 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--base",
         default="minilm",
-        help=f"base encoder: a known name ({', '.join(KNOWN_BASES)}) or a local model dir "
-        f"(default minilm)",
+        help=f"base encoder: a known name ({', '.join(KNOWN_BASES)}) or a local model dir (default minilm)",
     )
-    p.add_argument(
-        "--data", required=True, type=Path, help="training data (CSV, TSV, Parquet or JSONL)"
-    )
+    p.add_argument("--data", required=True, type=Path, help="training data (CSV, TSV, Parquet or JSONL)")
     p.add_argument(
         "--text",
         default="text",
         help="text column (token tasks: words, JSON list or space-separated)",
     )
-    p.add_argument(
-        "--label", default="label", help="label column (token tasks: one BIO tag per word)"
-    )
+    p.add_argument("--label", default="label", help="label column (token tasks: one BIO tag per word)")
     p.add_argument(
         "--sensitive",
         type=_columns,
@@ -51,18 +46,10 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--task", choices=TASKS, default="sequence-classification")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument(
-        "--lr", type=float, default=2e-5, help="peak learning rate of AdamW (default 2e-5)"
-    )
-    p.add_argument(
-        "--max-length", type=int, default=128, help="tokens per row; longer rows are cut"
-    )
-    p.add_argument(
-        "--seed", type=int, default=42, help="seed of the head, shuffling, dropout and split"
-    )
-    p.add_argument(
-        "--out", required=True, type=Path, help="output model dir (must be new or empty)"
-    )
+    p.add_argument("--lr", type=float, default=2e-5, help="peak learning rate of AdamW (default 2e-5)")
+    p.add_argument("--max-length", type=int, default=128, help="tokens per row; longer rows are cut")
+    p.add_argument("--seed", type=int, default=42, help="seed of the head, shuffling, dropout and split")
+    p.add_argument("--out", required=True, type=Path, help="output model dir (must be new or empty)")
     g = p.add_argument_group("split and schedule")
     g.add_argument("--dev", type=Path, help="dev file (default: a held-out split of --data)")
     g.add_argument(
@@ -79,18 +66,14 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--weight-decay", type=float, default=0.01)
     g.add_argument("--warmup-ratio", type=float, default=0.1)
-    g.add_argument(
-        "--max-grad-norm", type=float, default=1.0, help="gradient clipping norm (without DP)"
-    )
+    g.add_argument("--max-grad-norm", type=float, default=1.0, help="gradient clipping norm (without DP)")
     g.add_argument(
         "--patience",
         type=int,
         default=2,
         help="epochs without dev improvement before stopping (0: never)",
     )
-    g.add_argument(
-        "--freeze-layers", type=int, default=0, help="freeze embeddings and this many lower layers"
-    )
+    g.add_argument("--freeze-layers", type=int, default=0, help="freeze embeddings and this many lower layers")
     g.add_argument(
         "--max-steps",
         type=int,
@@ -107,20 +90,14 @@ def add_train_parser(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     g.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
     f = p.add_argument_group("fairness and privacy")
-    f.add_argument(
-        "--reweigh", metavar="COLUMN", help="Kamiran & Calders reweighing by this sensitive column"
-    )
+    f.add_argument("--reweigh", metavar="COLUMN", help="Kamiran & Calders reweighing by this sensitive column")
     f.add_argument(
         "--positive",
         help="positive label of a binary task for the audit (default: the second label)",
     )
     f.add_argument("--dp-epsilon", type=float, help="train with DP-SGD (Opacus) to this target ε")
-    f.add_argument(
-        "--dp-delta", type=float, default=1e-5, help="δ of the DP guarantee (default 1e-5)"
-    )
-    f.add_argument(
-        "--dp-max-grad-norm", type=float, default=1.0, help="per-sample clipping norm (default 1.0)"
-    )
+    f.add_argument("--dp-delta", type=float, default=1e-5, help="δ of the DP guarantee (default 1e-5)")
+    f.add_argument("--dp-max-grad-norm", type=float, default=1.0, help="per-sample clipping norm (default 1.0)")
     f.add_argument(
         "--dp-accountant",
         choices=("prv", "rdp", "gdp"),
@@ -180,10 +157,7 @@ def run_train(args: argparse.Namespace) -> int:
     result = train(options_from_args(args))
     rec = result.record
     dev = rec["result"]["dev_metrics"]
-    line = (
-        f"trained {rec['base_model']['name']} on {rec['data']['train_rows']} rows "
-        f"in {rec['wall_seconds']:.0f} s"
-    )
+    line = f"trained {rec['base_model']['name']} on {rec['data']['train_rows']} rows in {rec['wall_seconds']:.0f} s"
     line += f"; dev macro F1 {dev.get('eval_macro_f1', 0.0):.3f}"
     if "dp" in rec:
         line += f"; DP ε = {rec['dp']['epsilon_opacus']:.2f} (δ = {rec['dp']['delta']:g})"

@@ -40,15 +40,10 @@ class Prepared:
 def read_frame(path: Path, flag: str) -> pd.DataFrame:
     """Read CSV/TSV/Parquet/JSONL by extension; a missing or empty file is a UsageError."""
     if not path.is_file():
-        raise UsageError(
-            f"{path}: {flag}: file not found; give the path of a CSV, Parquet or JSONL file"
-        )
+        raise UsageError(f"{path}: {flag}: file not found; give the path of a CSV, Parquet or JSONL file")
     kind = READERS.get(path.suffix.lower())
     if kind is None:
-        raise UsageError(
-            f"{path}: {flag}: unknown file type {path.suffix!r}; "
-            f"use one of {', '.join(sorted(READERS))}"
-        )
+        raise UsageError(f"{path}: {flag}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(READERS))}")
     try:
         if kind in ("csv", "tsv"):
             frame = pd.read_csv(path, sep="," if kind == "csv" else "\t")
@@ -57,9 +52,7 @@ def read_frame(path: Path, flag: str) -> pd.DataFrame:
         else:
             frame = pd.read_json(path, lines=True)
     except pd.errors.EmptyDataError:
-        raise UsageError(
-            f"{path}: {flag}: the file is empty; give a file with a header and rows"
-        ) from None
+        raise UsageError(f"{path}: {flag}: the file is empty; give a file with a header and rows") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"{path}: {flag}: cannot read it as {kind} ({first})") from None
@@ -95,8 +88,7 @@ def check_columns(frame: pd.DataFrame, path: Path, options: TrainOptions) -> Non
     for flag, column in wanted:
         if column not in frame.columns:
             raise UsageError(
-                f"{path}: {flag} {column}: no such column; "
-                f"columns are: {', '.join(map(str, frame.columns))}"
+                f"{path}: {flag} {column}: no such column; columns are: {', '.join(map(str, frame.columns))}"
             )
     for flag, column in wanted[:2]:
         empty = [i for i, v in enumerate(frame[column]) if _missing(v) or str(v).strip() == ""]
@@ -138,8 +130,7 @@ def check_tags(frame: pd.DataFrame, path: Path, options: TrainOptions) -> list[s
             types.add(kind)
     if not types:
         raise UsageError(
-            f"{path}: --label {options.label}: every tag is O; "
-            f"a tagger needs at least one entity (B-TYPE)"
+            f"{path}: --label {options.label}: every tag is O; a tagger needs at least one entity (B-TYPE)"
         )
     return ["O"] + [f"{p}-{t}" for t in sorted(types) for p in ("B", "I")]
 
@@ -154,9 +145,7 @@ def _sample(frame: pd.DataFrame, options: TrainOptions, stratify: pd.Series | No
     from sklearn.model_selection import train_test_split
 
     try:
-        kept, _ = train_test_split(
-            frame, train_size=options.max_rows, random_state=options.seed, stratify=stratify
-        )
+        kept, _ = train_test_split(frame, train_size=options.max_rows, random_state=options.seed, stratify=stratify)
     except ValueError:  # a class too rare to stratify: plain seeded sample
         kept = frame.sample(n=options.max_rows, random_state=options.seed)
     return kept.sort_index().reset_index(drop=True)
@@ -176,23 +165,16 @@ def split(
         counts = keys.value_counts()
         rare = [(c, int(k)) for c, k in counts.items() if k < 2]
         if rare or n_dev < len(labels) or n - n_dev < len(labels):
-            detail = (
-                f"class {rare[0][0]!r} has {rare[0][1]} row" if rare else f"{len(labels)} classes"
-            )
+            detail = f"class {rare[0][0]!r} has {rare[0][1]} row" if rare else f"{len(labels)} classes"
             raise UsageError(
                 f"{path}: --label {options.label}: a dev split of {n_dev} of {n} rows "
                 f"(--dev-fraction {options.dev_fraction:g}) cannot hold every class ({detail}); "
                 f"{fix}"
             )
-        train, dev = train_test_split(
-            frame, test_size=n_dev, random_state=options.seed, stratify=keys
-        )
+        train, dev = train_test_split(frame, test_size=n_dev, random_state=options.seed, stratify=keys)
     else:
         if n_dev < 1 or n - n_dev < 1:
-            raise UsageError(
-                f"{path}: --dev-fraction {options.dev_fraction:g}: "
-                f"no rows left for a dev split; {fix}"
-            )
+            raise UsageError(f"{path}: --dev-fraction {options.dev_fraction:g}: no rows left for a dev split; {fix}")
         train, dev = train_test_split(frame, test_size=n_dev, random_state=options.seed)
         missing = entity_types(frame[options.label]) - entity_types(dev[options.label])
         if missing:

@@ -55,16 +55,14 @@ def sources(folder: Path) -> list[dict[str, Any]]:
             "name": "HateCheck",
             "use": "training",
             "rows": int(counts.get("hatecheck", 0)),
-            "source": "Röttger et al., ACL 2021; paul-rottger/hatecheck-data "
-            "(45% of each functionality)",
+            "source": "Röttger et al., ACL 2021; paul-rottger/hatecheck-data (45% of each functionality)",
             "licence": "CC BY 4.0",
         },
         {
             "name": "Wikipedia Talk comments",
             "use": "training",
             "rows": int(counts.get("wikipedia", 0)),
-            "source": "conversationai/unintended-ml-bias-analysis wiki test set "
-            "(comments ≤ 400 chars)",
+            "source": "conversationai/unintended-ml-bias-analysis wiki test set (comments ≤ 400 chars)",
             "licence": "Apache-2.0; comment text CC BY-SA (Wikipedia)",
         },
         {
@@ -95,8 +93,13 @@ def counterfactual_supported() -> bool:
         return False
     for result in results:
         for item in result if isinstance(result, list) else [result]:
-            if isinstance(item, ConfigSection) and item.name == "fairness.counterfactual":
+            if not isinstance(item, ConfigSection):
+                continue
+            if item.name == "fairness.counterfactual":
                 return all(item.option(key) is not None for key in PAIR_KEYS)
+            table = item.option("counterfactual") if item.name == "fairness" else None
+            if table is not None and table.type == "table":  # the same TOML, as a free-form table
+                return True
     return False
 
 
@@ -121,9 +124,7 @@ def audit_config(pairs: bool) -> dict[str, dict[str, Any]]:
     return config
 
 
-def demo_options(
-    out: Path, quick: bool, seed: int, progress: bool | None, pairs: bool
-) -> TrainOptions:
+def demo_options(out: Path, quick: bool, seed: int, progress: bool | None, pairs: bool) -> TrainOptions:
     """About two minutes on 2 CPU cores: short rows, 3 lower layers frozen, 2 epochs."""
     folder = data_dir()
     return TrainOptions(
@@ -174,8 +175,7 @@ def check_out(out: Path) -> None:
         record = {}
     if record.get("tool") != TOOL:
         raise UsageError(
-            f"--out {out}: exists and is not an earlier demo model; choose another folder "
-            f"(e.g. --out {out}-demo)"
+            f"--out {out}: exists and is not an earlier demo model; choose another folder (e.g. --out {out}-demo)"
         )
 
 
@@ -186,9 +186,7 @@ def run_audit(model_dir: Path, reports: Path) -> int:
     return int(main(["run", str(model_dir), "--out", str(reports)]) or 0)
 
 
-def demo(
-    out: Path, reports: Path, quick: bool = False, seed: int = 42, progress: bool | None = None
-) -> int:
+def demo(out: Path, reports: Path, quick: bool = False, seed: int = 42, progress: bool | None = None) -> int:
     """Train, audit, and print where the reports are. Returns the exit code."""
     from auditkit_plugins.training.pipeline import train
 
@@ -217,17 +215,15 @@ def demo(
             "note: the installed fairness plugin has no [fairness.counterfactual] pairs options; "
             "the fuzzed/non-fuzzed pair test is left out"
         )
-    say(
-        f"auditing it on {record['sources'][2]['rows']} madlibs sentences "
-        "(sensitive feature: identity) ..."
-    )
+    say(f"auditing it on {record['sources'][2]['rows']} madlibs sentences (sensitive feature: identity) ...")
     code = run_audit(result.out, Path(reports))
-    found = sorted(Path(reports).glob("*/audit.json"))
-    for path in found:
-        files = ", ".join(sorted(p.name for p in path.parent.iterdir() if p.is_file()))
-        say(f"reports: {path.parent} ({files})")
-    if (Path(reports) / "index.html").is_file():
-        say(f"index: {Path(reports) / 'index.html'}")
+    folder = Path(reports) / result.out.name
+    if (folder / "audit.json").is_file():
+        files = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
+        say(f"demo reports: {folder} ({files})")
+        for name in ("compliance.html", "business.html"):
+            if (folder / name).is_file():
+                say(f"open {folder / name}")
     if code == 1:
         # a failed policy is the demo's finding, not a failure of the demo
         say("verdict: fail — see the findings in the compliance report")

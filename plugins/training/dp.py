@@ -58,21 +58,15 @@ class PrivateRun:
             cleanup()
 
 
-def make_private(
-    model: Any, optimizer: Any, loader: Any, options: TrainOptions, planned_steps: int
-) -> PrivateRun:
+def make_private(model: Any, optimizer: Any, loader: Any, options: TrainOptions, planned_steps: int) -> PrivateRun:
     """Wrap optimizer and loader for DP-SGD; the model keeps its class (hooks, no wrapper)."""
     try:
         from opacus import PrivacyEngine
         from opacus.accountants.utils import get_noise_multiplier
     except ImportError:
-        raise UsageError(
-            "--dp-epsilon: Opacus is not installed; pip install 'auditkit[dp]'"
-        ) from None
+        raise UsageError("--dp-epsilon: Opacus is not installed; pip install 'auditkit[dp]'") from None
     if options.dp_accountant not in ACCOUNTANTS:
-        raise UsageError(
-            f"--dp-accountant {options.dp_accountant}: use one of {', '.join(ACCOUNTANTS)}"
-        )
+        raise UsageError(f"--dp-accountant {options.dp_accountant}: use one of {', '.join(ACCOUNTANTS)}")
     import warnings
 
     sample_rate = 1 / len(loader)
@@ -107,6 +101,4 @@ def make_private(
             poisson_sampling=True,
             wrap_model=False,  # keep the transformers class: save_pretrained works as usual
         )
-    return PrivateRun(
-        engine, hooks, dp_optimizer, dp_loader, float(sigma), sample_rate, planned_steps
-    )
+    return PrivateRun(engine, hooks, dp_optimizer, dp_loader, float(sigma), sample_rate, planned_steps)

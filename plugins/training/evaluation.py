@@ -22,9 +22,7 @@ def _labelled(value: Any) -> bool:
     return text not in ("", "nan", "None", "<NA>")
 
 
-def evaluate_audit(
-    audit: Audit, section: Section, dev: dict[str, Any], files: Files
-) -> dict[str, Any] | None:
+def evaluate_audit(audit: Audit, section: Section, dev: dict[str, Any], files: Files) -> dict[str, Any] | None:
     """Add the evaluation tables, metrics and findings to `section`; return its JSON summary."""
     _check_data_overlap(audit, section, files)
     if audit.model.task == "token-classification":
@@ -43,9 +41,7 @@ def evaluate_audit(
     y_true = [str(v) for v in np.asarray(audit.y_true, dtype=object)[keep]]
     y_pred = [str(v) for v in np.asarray(predictions.labels, dtype=object)[keep]]
     if not y_true:
-        section.add_finding(
-            "info", "training.no-labels", "every label in the audit data is empty: no evaluation"
-        )
+        section.add_finding("info", "training.no-labels", "every label in the audit data is empty: no evaluation")
         return None
     if not keep.all():
         section.add_finding(
@@ -89,9 +85,7 @@ def evaluate_audit(
     correct = sum(a == b for a, b in zip(y_true, y_pred, strict=True))
     present = [r for r in report.rows[:-2] if r["support"] > 0 or r["class"] in set(y_pred)]
     section.calculations += [
-        Calculation(
-            "accuracy", "correct / rows", {"correct": correct, "rows": len(y_true)}, report.accuracy
-        ),
+        Calculation("accuracy", "correct / rows", {"correct": correct, "rows": len(y_true)}, report.accuracy),
         Calculation(
             "macro_f1",
             "mean over classes c of F1_c, F1_c = 2·P_c·R_c / (P_c + R_c)",
@@ -168,11 +162,7 @@ def _gap(section: Section, dev_value: Any, audit_value: float, name: str) -> Non
 
 def _check_data_overlap(audit: Audit, section: Section, files: Files) -> None:
     data = (files.record or {}).get("data") or {}
-    if (
-        audit.dataset is not None
-        and data.get("train_sha256")
-        and audit.dataset.sha256 == data["train_sha256"]
-    ):
+    if audit.dataset is not None and data.get("train_sha256") and audit.dataset.sha256 == data["train_sha256"]:
         section.add_finding(
             "warn",
             "training.eval-on-train",

@@ -14,9 +14,7 @@ def curves_chart(log_history: list[dict[str, Any]]) -> Chart | None:
     """Training and dev loss (left) and dev metrics (right) against the optimizer step."""
     train = [(e["step"], e["loss"]) for e in log_history if "loss" in e and "step" in e]
     dev = [(e["step"], e["eval_loss"]) for e in log_history if "eval_loss" in e and "step" in e]
-    metrics = {
-        m: [(e["step"], e[m]) for e in log_history if m in e and "step" in e] for m in CURVE_METRICS
-    }
+    metrics = {m: [(e["step"], e[m]) for e in log_history if m in e and "step" in e] for m in CURVE_METRICS}
     metrics = {m: points for m, points in metrics.items() if points}
     if not train and not dev:
         return None
@@ -52,8 +50,7 @@ def curves_chart(log_history: list[dict[str, Any]]) -> Chart | None:
         parts.append(f"dev loss from {dev[0][1]:.3f} to {dev[-1][1]:.3f}")
     for name, points in metrics.items():
         parts.append(
-            f"dev {name.removeprefix('eval_').replace('_', ' ')} from {points[0][1]:.3f} to "
-            f"{points[-1][1]:.3f}"
+            f"dev {name.removeprefix('eval_').replace('_', ' ')} from {points[0][1]:.3f} to {points[-1][1]:.3f}"
         )
     alt = "Learning curves: " + "; ".join(parts) + "."
     return to_chart(fig, "training-curves", "Training and dev curves", alt)
@@ -94,8 +91,7 @@ def confusion_chart(labels: list[str], matrix: list[list[int]]) -> Chart:
         f"Confusion matrix over {int(total)} rows: {int(correct)} on the diagonal (correct), "
         f"{int(total - correct)} off it. "
         + "; ".join(
-            f"true {labels[i]}: "
-            + ", ".join(f"{int(data[i, j])} predicted {labels[j]}" for j in range(len(labels)))
+            f"true {labels[i]}: " + ", ".join(f"{int(data[i, j])} predicted {labels[j]}" for j in range(len(labels)))
             for i in range(len(labels))
         )
     )

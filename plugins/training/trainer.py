@@ -98,9 +98,7 @@ def evaluate(
     with torch.no_grad():
         for start in range(0, len(encoded.items), batch_size):
             batch = collate(encoded.items[start : start + batch_size])
-            logits = model(
-                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-            ).logits
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             loss_sum += float(per_sample_loss(logits, batch["labels"]).sum())
             predictions.extend(logits.argmax(dim=-1).tolist())
     n = max(len(encoded.items), 1)
@@ -142,11 +140,7 @@ def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         if param.requires_grad:
-            (
-                no_decay
-                if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
-                else decay
-            ).append(param)
+            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
     return [
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
@@ -194,17 +188,11 @@ def run_loop(
 
         private = make_private(model, optimizer, loader, options, max_steps)
         optimizer, loader = private.optimizer, private.loader
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, math.ceil(options.warmup_ratio * max_steps), max_steps
-    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(options.warmup_ratio * max_steps), max_steps)
     params = [p for p in model.parameters() if p.requires_grad]
     flops_per_token = 6 * model.num_parameters(exclude_embeddings=True)
     key = metric_for_best(options.task)
-    say = (
-        (lambda text: None)
-        if options.progress is False
-        else (lambda text: print(text, file=sys.stderr))
-    )
+    say = (lambda text: None) if options.progress is False else (lambda text: print(text, file=sys.stderr))
 
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {
@@ -236,9 +224,7 @@ def run_loop(
             for batch in bar:
                 if batch["input_ids"].shape[0] == 0:  # Poisson sampling drew nobody
                     continue
-                logits = model(
-                    input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-                ).logits
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                 loss = (per_sample_loss(logits, batch["labels"]) * batch["weight"]).mean()
                 loss.backward()
                 grad_norm = None
@@ -267,9 +253,7 @@ def run_loop(
                 if step >= max_steps:
                     break
             bar.close()
-            metrics, preds = evaluate(
-                model, dev, collate, options.task, labels, dev_targets, options.batch_size * 2
-            )
+            metrics, preds = evaluate(model, dev, collate, options.task, labels, dev_targets, options.batch_size * 2)
             history.append({**metrics, "epoch": round(step / steps_per_epoch, 4), "step": step})
             improved = best["metric"] is None or metrics[key] > best["metric"]
             say(
@@ -303,9 +287,7 @@ def run_loop(
     history.append(
         {
             "train_runtime": round(runtime, 4),
-            "train_samples_per_second": round(
-                len(all_losses) * options.batch_size / max(runtime, 1e-9), 3
-            ),
+            "train_samples_per_second": round(len(all_losses) * options.batch_size / max(runtime, 1e-9), 3),
             "train_steps_per_second": round(step / max(runtime, 1e-9), 3),
             "total_flos": float(flops_per_token * tokens),
             "train_loss": train_loss,

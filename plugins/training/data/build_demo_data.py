@@ -33,9 +33,7 @@ def main(source: Path) -> None:
     fuzzed = pd.read_csv(source / "wiki_fuzzed.csv")
     madlibs = pd.read_csv(source / "madlibs.csv")
 
-    hc = hatecheck.groupby("functionality", group_keys=False).sample(
-        frac=HATECHECK_SHARE, random_state=SEED
-    )
+    hc = hatecheck.groupby("functionality", group_keys=False).sample(frac=HATECHECK_SHARE, random_state=SEED)
     hc = pd.DataFrame(
         {
             "text": hc["text"].map(clean),
@@ -66,9 +64,7 @@ def main(source: Path) -> None:
     train.to_csv(HERE / "demo_train.csv", index=False)
 
     short = (
-        differs
-        & (nonfuzzed["comment"].str.len() <= PAIR_MAX_CHARS)
-        & (fuzzed["comment"].str.len() <= PAIR_MAX_CHARS)
+        differs & (nonfuzzed["comment"].str.len() <= PAIR_MAX_CHARS) & (fuzzed["comment"].str.len() <= PAIR_MAX_CHARS)
     )
     candidates = nonfuzzed[short]
     chosen = pd.concat(
@@ -85,9 +81,7 @@ def main(source: Path) -> None:
         rows.assign(comment=rows["comment"].map(clean)).to_csv(HERE / name, index=False)
 
     cells = madlibs[madlibs["identity"].notna()].groupby(["identity", "toxic"], group_keys=False)
-    sample = cells.sample(n=MADLIBS_PER_CELL, random_state=SEED).sort_values(
-        ["identity", "toxic", "text"]
-    )
+    sample = cells.sample(n=MADLIBS_PER_CELL, random_state=SEED).sort_values(["identity", "toxic", "text"])
     sample = pd.DataFrame(
         {
             "text": sample["text"],
