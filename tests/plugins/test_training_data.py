@@ -71,9 +71,7 @@ def test_entity_report_hand_example() -> None:
     # true: PER(0-1) LOC(3) ORG(1); predicted: PER(0) LOC(3) ORG(1) PER(2)
     # exact matches: LOC, ORG → precision 2/4, recall 2/3
     report = entity_report(true, pred)
-    assert report.micro == pytest.approx(
-        {"precision": 0.5, "recall": 2 / 3, "f1": 2 * 0.5 * (2 / 3) / (0.5 + 2 / 3)}
-    )
+    assert report.micro == pytest.approx({"precision": 0.5, "recall": 2 / 3, "f1": 2 * 0.5 * (2 / 3) / (0.5 + 2 / 3)})
     per = next(r for r in report.rows if r["class"] == "PER")
     assert (per["precision"], per["recall"], per["support"]) == (0.0, 0.0, 1)
     assert report.accuracy == pytest.approx(5 / 7)
@@ -152,15 +150,11 @@ def test_missing_column_names_the_columns(frame_csv: Path, tmp_path: Path) -> No
 def test_empty_data(tmp_path: Path) -> None:
     header_only = tmp_path / "h.csv"
     header_only.write_text("text,label\n")
-    _expect_error(
-        ["train", "--data", str(header_only), "--out", str(tmp_path / "o")], "no data rows"
-    )
+    _expect_error(["train", "--data", str(header_only), "--out", str(tmp_path / "o")], "no data rows")
     empty = tmp_path / "e.csv"
     empty.write_text("")
     _expect_error(["train", "--data", str(empty), "--out", str(tmp_path / "o")], "empty")
-    _expect_error(
-        ["train", "--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")], "not found"
-    )
+    _expect_error(["train", "--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")], "not found")
 
 
 def test_dev_split_too_small_for_every_class(tmp_path: Path) -> None:
@@ -174,9 +168,7 @@ def test_dev_split_too_small_for_every_class(tmp_path: Path) -> None:
         "--dev-fraction",
     )
     small = tmp_path / "small.csv"
-    pd.DataFrame({"text": [f"t {i}" for i in range(12)], "label": list("abc") * 4}).to_csv(
-        small, index=False
-    )
+    pd.DataFrame({"text": [f"t {i}" for i in range(12)], "label": list("abc") * 4}).to_csv(small, index=False)
     _expect_error(
         ["train", "--data", str(small), "--dev-fraction", "0.1", "--out", str(tmp_path / "o")],
         "cannot hold every class",
@@ -247,9 +239,7 @@ def test_out_must_be_new_or_overwritten(frame_csv: Path, tmp_path: Path) -> None
 
 def test_reweigh_needs_sequence_task(tmp_path: Path) -> None:
     path = tmp_path / "tags.csv"
-    pd.DataFrame([{"tokens": "bob ran", "tags": "B-PER O", "g": "a"}] * 10).to_csv(
-        path, index=False
-    )
+    pd.DataFrame([{"tokens": "bob ran", "tags": "B-PER O", "g": "a"}] * 10).to_csv(path, index=False)
     _expect_error(
         [
             "train",
@@ -268,3 +258,47 @@ def test_reweigh_needs_sequence_task(tmp_path: Path) -> None:
         ],
         "--reweigh g",
     )
+
+
+def test_shipped_demo_data_fits_the_audit() -> None:
+    """Enough rows per identity for fairness (30 of each label), pairs aligned and unseen."""
+    from auditkit_plugins.training.demo import (
+        MADLIBS_FILE,
+        PAIRS_COUNTERFACTUAL,
+        PAIRS_ORIGINAL,
+        TRAIN_FILE,
+        data_dir,
+        sources,
+    )
+
+    folder = data_dir()
+    madlibs = pd.read_csv(folder / MADLIBS_FILE)
+    cells = madlibs.groupby(["identity", "label"]).size()
+    assert madlibs["identity"].nunique() == 50 and cells.min() >= 30
+    original = pd.read_csv(folder / PAIRS_ORIGINAL)
+    counterfactual = pd.read_csv(folder / PAIRS_COUNTERFACTUAL)
+    assert list(original["rev_id"]) == list(counterfactual["rev_id"])
+    assert (original["comment"] != counterfactual["comment"]).all()
+    train = pd.read_csv(folder / TRAIN_FILE)
+    assert not set(original["comment"]) & set(train["text"])
+    assert set(train["label"]) == {"toxic", "non-toxic"}
+    assert sum(s["rows"] for s in sources(folder) if s["use"] == "training") == len(train)
+    licences = (folder / "SOURCES.md").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in licences and "Apache-2.0" in licences and "CC BY-SA" in licences
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 600_000  # keep the wheel small
+
+
+def test_demo_data_is_declared_as_package_data() -> None:
+    """Every shipped demo file matches a package-data pattern, so the wheel carries it."""
+    import fnmatch
+
+    from auditkit.config import tomllib
+    from auditkit_plugins.training.demo import data_dir
+
+    root = Path(__file__).resolve().parents[2]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    declared = patterns["auditkit_plugins.training"]
+    folder = data_dir()
+    for path in folder.iterdir():
+        name = f"data/{path.name}"
+        assert any(fnmatch.fnmatch(name, p) for p in declared), f"{name} is not package data"

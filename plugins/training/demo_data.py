@@ -1,8 +1,9 @@
-"""Rebuild the demo's data subset from the toxicity data sets (run by hand, not at run time).
+"""Rebuild the demo's shipped data subset from the public toxicity data sets.
 
-    python plugins/training/data/build_demo_data.py /path/to/shared/data/toxicity
+    python -m auditkit_plugins.training.demo_data /path/to/toxicity
 
-Seeded, so the same sources give byte-identical files. See SOURCES.md for the licences.
+A maintainer's tool: the demo itself only reads the files this writes into data/. Seeded,
+so the same sources give byte-identical files. See data/SOURCES.md for the licences.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 SEED = 20240601
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "data"
 HATECHECK_SHARE = 0.45  # of each functionality
 WIKI_TRAIN_ROWS = 450
 WIKI_MAX_CHARS = 400  # whole short comments only: a cut comment may lose what made it toxic
@@ -23,11 +22,13 @@ MADLIBS_PER_CELL = 32  # per identity and label: above fairness min_group_size (
 NAMES = {1: "toxic", 0: "non-toxic"}
 
 
-def clean(text: str) -> str:
+def clean(text: object) -> str:
     return " ".join(str(text).split())
 
 
 def main(source: Path) -> None:
+    import pandas as pd
+
     hatecheck = pd.read_csv(source / "hatecheck.csv")
     nonfuzzed = pd.read_csv(source / "wiki_nonfuzzed.csv")
     fuzzed = pd.read_csv(source / "wiki_fuzzed.csv")
