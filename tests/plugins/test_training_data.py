@@ -292,8 +292,9 @@ def test_demo_data_is_declared_as_package_data() -> None:
     """Every shipped demo file matches a package-data pattern, so the wheel carries it."""
     import fnmatch
 
-    from auditkit.config import tomllib
     from auditkit_plugins.training.demo import data_dir
+
+    from auditkit.config import tomllib
 
     root = Path(__file__).resolve().parents[2]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
