@@ -226,7 +226,14 @@ def assess(audit: Audit, order: int = 100) -> Section:
     if sources:
         import pandas as pd
 
-        section.tables.append(Table("What the model was trained on", pd.DataFrame(sources), name="sources"))
+        section.tables.append(
+            Table(
+                "What the model was trained on (and audited on)",
+                pd.DataFrame(sources),
+                name="sources",
+                note=str(record.get("description") or ""),
+            )
+        )
     if record.get("reweighing"):
         import pandas as pd
 
@@ -285,6 +292,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
         "hyperparameters": hp,
         "provenance": facts,
         "sources": sources,
+        "description": record.get("description") or "",
         "model_card": files.card,
         "evaluation": evaluation,
     }

@@ -6,7 +6,6 @@ only when complete, so a failed or interrupted run never leaves half a model beh
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -19,7 +18,6 @@ from auditkit_plugins.training import records
 from auditkit_plugins.training.options import TASKS, TrainOptions
 
 from auditkit.errors import UsageError
-from auditkit.hashing import file_sha256
 
 
 @dataclass
@@ -75,7 +73,6 @@ def train(options: TrainOptions) -> TrainResult:
 
     prepared = prepare(options)  # data errors first: they cost a second, hashing weights more
     base = resolve_base(options.base)
-    import torch
     from auditkit_plugins.training.trainer import run_loop, seed_everything
 
     seed_everything(options.seed)
@@ -126,67 +123,13 @@ def train(options: TrainOptions) -> TrainResult:
         records.write_json(stage / "trainer_state.json", records.trainer_state(loop, options, str(out)))
         for name, body in records.results(loop, len(prepared.train), len(prepared.dev)).items():
             records.write_json(stage / name, body)
-        weights = sorted(stage.glob("*.safetensors"))
         notes = list(prepared.notes)
         if train_enc.truncated_rows or dev_enc.truncated_rows:
             notes.append(
                 f"{train_enc.truncated_rows} training and {dev_enc.truncated_rows} dev rows "
-                f"were cut at "
-                f"--max-length {options.max_length} tokens"
+                f"were cut at --max-length {options.max_length} tokens"
             )
-        record: dict[str, Any] = {
-            "schema_version": 1,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "tool": options.tool,
-            "task": options.task,
-            "labels": prepared.labels,
-            "base_model": {**base.to_json(), "num_parameters": int(model.num_parameters())},
-            "data": {
-                "path": str(Path(options.data).resolve()),
-                "sha256": prepared.data_sha256,
-                "rows": prepared.data_rows,
-                "train_rows": len(prepared.train),
-                "dev_rows": len(prepared.dev),
-                "train_file": records.TRAIN_FILE,
-                "eval_file": records.EVAL_FILE,
-                "train_sha256": file_sha256(stage / records.TRAIN_FILE),
-                "eval_sha256": file_sha256(stage / records.EVAL_FILE),
-                "dev_path": str(Path(options.dev).resolve()) if options.dev else None,
-                "dev_sha256": prepared.dev_sha256,
-                "split": "--dev file"
-                if options.dev
-                else (
-                    "stratified by label" if options.task == "sequence-classification" else "random, every entity type"
-                ),
-                "text": text,
-                "label": label,
-                "sensitive": list(options.sensitive),
-            },
-            "sources": options.sources,
-            "description": options.description,
-            "hyperparameters": options.hyperparameters(),
-            "seed": options.seed,
-            "frozen": frozen,
-            "device": str(options.device),
-            "threads": torch.get_num_threads(),
-            "platform": f"{os.uname().sysname} {os.uname().machine}",
-            "libraries": records.library_versions(options.dp),
-            "reweighing": prepared.reweighing,
-            "result": {
-                "global_step": loop.global_step,
-                "epochs_completed": loop.epoch,
-                "best_epoch": loop.best_epoch,
-                "best_global_step": loop.best_step,
-                "metric_for_best_model": options.hyperparameters()["metric_for_best_model"],
-                "best_metric": loop.best_metric,
-                "stopped_early": loop.stopped_early,
-                "train_runtime": loop.train_runtime,
-                "dev_metrics": loop.best_eval,
-            },
-            "weights": {"files": [w.name for w in weights], "sha256": records_sha(weights)},
-            "notes": notes,
-            "options": records.options_json(options),
-        }
+        record = records.training_record(options, prepared, base, model, loop, frozen, stage, notes)
         if loop.dp is not None:
             record["dp"] = loop.dp
         record["wall_seconds"] = round(time.perf_counter() - started, 3)
@@ -200,12 +143,6 @@ def train(options: TrainOptions) -> TrainResult:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return TrainResult(out, record)
-
-
-def records_sha(weights: list[Path]) -> str:
-    from auditkit.hashing import files_sha256
-
-    return files_sha256(weights)
 
 
 def _write_frame(frame: Any, path: Path, options: TrainOptions) -> None:

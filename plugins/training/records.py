@@ -7,16 +7,22 @@ with YAML front matter, the `*_results.json` files and an `auditkit.toml`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditkit_plugins.training.options import TrainOptions, metric_for_best
 from auditkit_plugins.training.trainer import LoopResult
+
+if TYPE_CHECKING:
+    from auditkit_plugins.training.dataprep import Prepared
+    from auditkit_plugins.training.modeling import Base
 
 from auditkit.config import toml_key, toml_value
 
@@ -47,6 +53,74 @@ def library_versions(dp: bool) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def training_record(
+    options: TrainOptions,
+    prepared: Prepared,
+    base: Base,
+    model: Any,
+    loop: LoopResult,
+    frozen: list[str],
+    stage: Path,
+    notes: list[str],
+) -> dict[str, Any]:
+    """training.json: what an auditor needs to trace the weights back to data and code."""
+    import torch
+
+    from auditkit.hashing import file_sha256, files_sha256
+
+    split = "stratified by label" if options.task == "sequence-classification" else "random, every entity type"
+    weights = sorted(stage.glob("*.safetensors"))
+    return {
+        "schema_version": 1,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "tool": options.tool,
+        "task": options.task,
+        "labels": prepared.labels,
+        "base_model": {**base.to_json(), "num_parameters": int(model.num_parameters())},
+        "data": {
+            "path": str(Path(options.data).resolve()),
+            "sha256": prepared.data_sha256,
+            "rows": prepared.data_rows,
+            "train_rows": len(prepared.train),
+            "dev_rows": len(prepared.dev),
+            "train_file": TRAIN_FILE,
+            "eval_file": EVAL_FILE,
+            "train_sha256": file_sha256(stage / TRAIN_FILE),
+            "eval_sha256": file_sha256(stage / EVAL_FILE),
+            "dev_path": str(Path(options.dev).resolve()) if options.dev else None,
+            "dev_sha256": prepared.dev_sha256,
+            "split": "--dev file" if options.dev else split,
+            "text": options.text,
+            "label": options.label,
+            "sensitive": list(options.sensitive),
+        },
+        "sources": options.sources,
+        "description": options.description,
+        "hyperparameters": options.hyperparameters(),
+        "seed": options.seed,
+        "frozen": frozen,
+        "device": str(options.device),
+        "threads": torch.get_num_threads(),
+        "platform": f"{os.uname().sysname} {os.uname().machine}",
+        "libraries": library_versions(options.dp),
+        "reweighing": prepared.reweighing,
+        "result": {
+            "global_step": loop.global_step,
+            "epochs_completed": loop.epoch,
+            "best_epoch": loop.best_epoch,
+            "best_global_step": loop.best_step,
+            "metric_for_best_model": metric_for_best(options.task),
+            "best_metric": loop.best_metric,
+            "stopped_early": loop.stopped_early,
+            "train_runtime": loop.train_runtime,
+            "dev_metrics": loop.best_eval,
+        },
+        "weights": {"files": [w.name for w in weights], "sha256": files_sha256(weights)},
+        "notes": notes,
+        "options": options_json(options),
+    }
 
 
 def trainer_state(loop: LoopResult, options: TrainOptions, best_dir: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import random
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from auditkit_plugins.training.metrics import classification_report, entity_report
@@ -37,7 +37,6 @@ class LoopResult:
     tokens_seen: int
     total_flos: float
     dp: dict[str, Any] | None = None
-    dev_predictions: list[Any] = field(default_factory=list)
 
 
 class LengthGroupedBatches:
@@ -201,7 +200,6 @@ def run_loop(
         "epoch": None,
         "eval": {},
         "state": None,
-        "preds": [],
     }
     step = tokens = 0
     all_losses: list[float] = []
@@ -253,7 +251,7 @@ def run_loop(
                 if step >= max_steps:
                     break
             bar.close()
-            metrics, preds = evaluate(model, dev, collate, options.task, labels, dev_targets, options.batch_size * 2)
+            metrics, _ = evaluate(model, dev, collate, options.task, labels, dev_targets, options.batch_size * 2)
             history.append({**metrics, "epoch": round(step / steps_per_epoch, 4), "step": step})
             improved = best["metric"] is None or metrics[key] > best["metric"]
             say(
@@ -266,7 +264,6 @@ def run_loop(
                     "step": step,
                     "epoch": epoch + 1,
                     "eval": metrics,
-                    "preds": preds,
                     "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
                 }
                 stale = 0
@@ -311,5 +308,4 @@ def run_loop(
         tokens,
         float(flops_per_token * tokens),
         dp_record,
-        best["preds"],
     )

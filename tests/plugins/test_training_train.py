@@ -320,6 +320,7 @@ def test_token_classification(work: Path) -> None:
     assert "positive" not in config["data"] and config["data"]["label"] == "tags"
 
 
+@pytest.mark.slow  # Opacus calibrates σ with its PRV accountant: seconds of CPU
 def test_dp_training_records_the_dp_block(work: Path, seq_base: Path, seq_data: Path) -> None:
     from dp_accounting import dp_event, pld
 
