@@ -229,13 +229,16 @@ def model_card(record: dict[str, Any], name: str) -> str:
         {"type": "accuracy", "value": round(dev.get("eval_accuracy", 0.0), 4)},
         {"type": "f1", "name": "macro F1", "value": round(dev.get("eval_macro_f1", 0.0), 4)},
     ]
+    sources = record.get("sources") or []
+    trained_on = [s for s in sources if s.get("use", "training") == "training"]
+    elsewhere = [s for s in sources if s not in trained_on]
     pipeline = "text-classification" if task == "sequence-classification" else "token-classification"
     front = {
         "library_name": "transformers",
         "pipeline_tag": pipeline,
         "base_model": base.get("id") or base["name"],
         "tags": ["auditkit", pipeline] + (["differential-privacy"] if record.get("dp") else []),
-        "datasets": [s["name"] for s in record.get("sources", [])] or [Path(data["path"]).name],
+        "datasets": [s["name"] for s in trained_on] or [Path(data["path"]).name],
         "metrics": ["accuracy", "f1"],
         "model-index": [
             {
@@ -260,7 +263,7 @@ def model_card(record: dict[str, Any], name: str) -> str:
     lines += [
         f"Fine-tuned from `{base.get('id') or base['name']}` (weights sha256 "
         f"`{base['sha256'][:16]}…`) "
-        f"with `auditkit train` for {task}.",
+        f"with `{record.get('tool', 'auditkit train')}` for {task}.",
         "",
         "## Training data",
         "",
@@ -269,13 +272,12 @@ def model_card(record: dict[str, Any], name: str) -> str:
         f"split of {data['dev_rows']} rows (`{data['eval_file']}`)",
         f"- labels: {', '.join(record['labels'])}",
     ]
-    for source in record.get("sources", []):
-        lines.append(
-            f"- {source['name']}: {source.get('rows', '?')} rows, {source.get('source', '')} "
-            f"(licence: {source.get('licence', 'unknown')})"
-        )
+    lines += [_source_line(source) for source in trained_on]
     if record.get("reweighing"):
         lines.append(f"- reweighed by `{record['reweighing']['column']}` (Kamiran & Calders)")
+    if elsewhere:
+        lines += ["", "## Audit data (not trained on)", ""]
+        lines += [_source_line(source) for source in elsewhere]
     lines += ["", "## Training procedure", "", "| hyper-parameter | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in hp.items()]
     lines += [
@@ -309,6 +311,13 @@ def model_card(record: dict[str, Any], name: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _source_line(source: dict[str, Any]) -> str:
+    return (
+        f"- {source['name']} ({source.get('use', 'training')}): {source.get('rows', '?')} rows, "
+        f"{source.get('source', '')} (licence: {source.get('licence', 'unknown')})"
+    )
 
 
 def options_json(options: TrainOptions) -> dict[str, Any]:
