@@ -170,13 +170,12 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="train a small toxicity classifier and audit it (offline, about two minutes)",
-        description="Fine-tune the bundled MiniLM into a toxicity classifier on shipped "
-        "HateCheck and Wikipedia "
-        "comments, then audit it on the bias madlibs (identity as the sensitive feature) and on "
-        "the "
-        "fuzzed/non-fuzzed Wikipedia pairs, with every built-in plugin. "
+        description="Fine-tune the bundled MiniLM into a toxicity classifier on shipped HateCheck and "
+        "Wikipedia comments, then audit it on the bias madlibs (identity as the sensitive feature) and "
+        "on the fuzzed/non-fuzzed Wikipedia pairs, with every built-in plugin. "
         f"The model goes to ./{DEMO_MODEL_DIR} and the reports to ./{DEMO_REPORTS_DIR} unless "
-        f"--out/--reports say otherwise.",
+        "--out/--reports say otherwise. Exits 0 once the audit is written, also when a policy "
+        "fails (that is a finding of the demo); 2 on a usage error, 3 on a plugin error.",
     )
     p.add_argument(
         "--out",
