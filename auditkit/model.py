@@ -295,6 +295,11 @@ class Audit:
     plugins: list[PluginInfo] = field(default_factory=list)
     created: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # paths of the files renderers wrote so far into the staging dir (summary.md lists
+    # them with their sha256), and the template folders from `auditkit_template_dirs`
+    # (set by the host with `auditkit.rendering.collect_template_dirs(pm)`)
+    files: list[str] = field(default_factory=list)
+    template_dirs: list[str] = field(default_factory=list)
 
     @property
     def positive_label(self) -> str | None:

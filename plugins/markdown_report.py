@@ -1,0 +1,142 @@
+"""Markdown renderer: ``summary.md``, ready to paste into a GitHub, GitLab or Jira ticket.
+
+Verdict line, sections, key numbers, top findings, and the report files with their
+sha256. Runs ``trylast`` so the HTML and PDF files exist when it hashes them (the json
+renderer, also ``trylast`` and registered earlier, runs after it). Every piece of text
+that comes from a model, its data or a plugin goes through :func:`md_text`: no Markdown
+or HTML injection, no table breakage, no terminal escape sequences. Under 65,000
+characters (the Jira and GitHub comment limits) whatever the audit holds.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditkit import hookimpl
+
+if TYPE_CHECKING:
+    from auditkit import Audit
+
+FILENAME = "summary.md"
+MAX_CHARS = 65_000
+
+# CSI / OSC / single-character escape sequences, then any remaining control character,
+# and the bidirectional overrides that make text read differently than it is stored
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# inline Markdown syntax; untrusted text never starts a line, so list markers need no escape
+_MARKDOWN = re.compile(r"([\\`*_\[\]{}()|~!#@:])")
+
+
+def md_text(value: Any, limit: int | None = None) -> str:
+    """Untrusted text as inert Markdown on one line (safe inside a table cell)."""
+    text = _ANSI.sub("", str(value))
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+@hookimpl(trylast=True)
+def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
+    if "md" not in formats:
+        return None
+    from auditkit.rendering import report_settings
+
+    settings = report_settings(audit)
+    files = report_files(audit, Path(out_dir))
+    text = build_summary(audit, files, settings.top_findings, json_written="json" in formats)
+    path = Path(out_dir) / FILENAME
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    if str(path) not in audit.files:
+        audit.files.append(str(path))
+    return [path]
+
+
+def report_files(audit: Audit, out_dir: Path) -> list[tuple[str, str]]:
+    """(name, sha256) of every report file written so far, sorted by name."""
+    from auditkit.hashing import file_sha256
+
+    candidates = {Path(p) for p in getattr(audit, "files", [])}
+    if out_dir.is_dir():
+        candidates.update(p for p in out_dir.iterdir() if p.is_file())
+    found = {}
+    for path in candidates:
+        if path.name != FILENAME and path.is_file() and path.parent.resolve() == out_dir.resolve():
+            found[path.name] = file_sha256(path)
+    return sorted(found.items())
+
+
+def _md_value(value: Any) -> str:
+    from auditkit.rendering import _is_number, format_number
+
+    # our own number formatting needs no escaping (digits, separators, sign, e, dash)
+    return format_number(value) if _is_number(value) or value is None else md_text(value, 60)
+
+
+def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool = True) -> str:
+    """The whole summary, shrinking the findings list until it fits in MAX_CHARS."""
+    while True:
+        text = _summary(audit, files, top, json_written)
+        if len(text) <= MAX_CHARS or top == 0:
+            break
+        top //= 2
+    if len(text) > MAX_CHARS:  # only with absurdly many sections or files
+        cut = text.rfind("\n", 0, MAX_CHARS - 100)
+        text = text[:cut] + "\n\n_Summary truncated: audit.json holds everything._\n"
+    return text
+
+
+def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
+    from auditkit.rendering import format_date, format_number, sorted_findings
+    from auditkit.reportdata import finding_counts, key_numbers, recommendation
+
+    findings = sorted_findings(audit)
+    verdict = audit.verdict.upper()
+    lines = [
+        f"## auditkit: {md_text(audit.model.name, 120)}: **{verdict}**",
+        "",
+        f"**Verdict: {verdict}** ({finding_counts(findings)}) · report `{md_text(audit.report_id, 40)}`"
+        f" · {md_text(format_date(audit.created))}",
+        "",
+    ]
+    sections = audit.ordered_sections()
+    if sections:
+        lines += ["| Section | Report | Verdict | Summary |", "| --- | --- | --- | --- |"]
+        for s in sections:
+            lines.append(f"| {md_text(s.title, 80)} | {s.report} | **{s.verdict.upper()}** | {md_text(s.summary, 240)} |")
+        lines.append("")
+    numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
+    if numbers:
+        lines += ["### Key numbers", "", "| Quantity | Value |", "| --- | ---: |"]
+        lines += [f"| {md_text(f.label)} | {_md_value(f.value)} |" for f in numbers.values()]
+        lines.append("")
+    if "valuation" in audit.sections:
+        label, reason = recommendation(audit)
+        lines += [f"**Recommendation: {md_text(label)}**: {md_text(reason, 300)}", ""]
+    if findings:
+        shown = findings[:top]
+        lines += [f"### Top findings ({len(shown)} of {len(findings)})", ""]
+        if shown:
+            titles = {s.name: s.title for s in audit.sections.values()}
+            lines += ["| Severity | Section | Code | Finding |", "| --- | --- | --- | --- |"]
+            for f in shown:
+                section = titles.get(f.section or "", f.section or "audit")
+                lines.append(
+                    f"| **{f.severity.upper()}** | {md_text(section, 60)} | `{md_text(f.code, 60)}` | {md_text(f.message, 300)} |"
+                )
+        lines.append("")
+    lines += ["### Report files", ""]
+    if files:
+        lines += ["| File | SHA-256 |", "| --- | --- |"]
+        lines += [f"| {md_text(name, 100)} | `{digest}` |" for name, digest in files]
+    else:
+        lines.append("No other report files were written.")
+    if json_written:
+        lines += ["", "audit.json, written with this summary, holds every number with its inputs."]
+    lines.append("")
+    return "\n".join(lines)
