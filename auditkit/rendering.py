@@ -112,7 +112,7 @@ def collect_template_dirs(pm: Any) -> list[str]:
     infos = getattr(pm, "infos", {})
     external: list[str] = []
     builtin: list[str] = []
-    for impl in reversed(pm.hook.auditkit_template_dirs.get_hookimpls()):  # registration order
+    for impl in pm.hook.auditkit_template_dirs.get_hookimpls():
         result = impl.function()
         items = result if isinstance(result, (list, tuple)) else [result]
         source = getattr(infos.get(impl.plugin_name), "source", "")
@@ -175,7 +175,7 @@ def environment_for(audit: Audit) -> jinja2.Environment:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "dtype")
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or hasattr(value, "dtype")
 
 
 def format_number(value: Any) -> str:

@@ -93,8 +93,7 @@ def key_numbers(audit: Audit, kind: str) -> list[Fact]:
     for dotted, label, report in KEY_METRICS:
         if report not in ("both", kind):
             continue
-        section, _, key = dotted.partition(".")
-        if section not in audit.sections:
+        if dotted.partition(".")[0] not in audit.sections:
             continue
         value = audit.metric(dotted)
         if dotted == "privacy.epsilon" and value is None:

@@ -37,7 +37,6 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
         path = Path(out_dir) / f"{kind}.html"
         write_text(path, render_report(audit, kind, env))
         written.append(path)
-    note_files(audit, written)
     return written
 
 
@@ -57,13 +56,3 @@ def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-
-
-def note_files(audit: Audit, paths: list[Path]) -> None:
-    """Record written files in ``audit.files`` for later renderers (summary.md)."""
-    files = getattr(audit, "files", None)
-    if files is None:
-        return
-    for path in paths:
-        if str(path) not in files:
-            files.append(str(path))

@@ -52,23 +52,28 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
     path = Path(out_dir) / FILENAME
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-    if str(path) not in audit.files:
-        audit.files.append(str(path))
     return [path]
 
 
 def report_files(audit: Audit, out_dir: Path) -> list[tuple[str, str]]:
-    """(name, sha256) of every report file written so far, sorted by name."""
+    """(name, sha256) of every report file written so far, sorted by name.
+
+    The host records each renderer's returned files in ``audit.files`` (and moves only
+    those into place), so that list, not the staging folder, says what is delivered.
+    """
     from auditkit.hashing import file_sha256
 
-    candidates = {Path(p) for p in getattr(audit, "files", [])}
-    if out_dir.is_dir():
-        candidates.update(p for p in out_dir.iterdir() if p.is_file())
     found = {}
-    for path in candidates:
-        if path.name != FILENAME and path.is_file() and path.parent.resolve() == out_dir.resolve():
+    for name in getattr(audit, "files", []):
+        path = Path(name)
+        if path.name != FILENAME and path.is_file():
             found[path.name] = file_sha256(path)
     return sorted(found.items())
+
+
+def _code(text: str) -> str:
+    """A code span only for plain identifiers (hashes, ids); anything else as text."""
+    return f"`{text}`" if re.fullmatch(r"[\w.-]{1,80}", text) else md_text(text, 80)
 
 
 def _md_value(value: Any) -> str:
@@ -92,7 +97,7 @@ def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_wri
 
 
 def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
-    from auditkit.rendering import format_date, format_number, sorted_findings
+    from auditkit.rendering import format_date, sorted_findings
     from auditkit.reportdata import finding_counts, key_numbers, recommendation
 
     findings = sorted_findings(audit)
@@ -100,7 +105,7 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
     lines = [
         f"## auditkit: {md_text(audit.model.name, 120)}: **{verdict}**",
         "",
-        f"**Verdict: {verdict}** ({finding_counts(findings)}) · report `{md_text(audit.report_id, 40)}`"
+        f"**Verdict: {verdict}** ({finding_counts(findings)}) · report {_code(audit.report_id)}"
         f" · {md_text(format_date(audit.created))}",
         "",
     ]
@@ -108,7 +113,8 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
     if sections:
         lines += ["| Section | Report | Verdict | Summary |", "| --- | --- | --- | --- |"]
         for s in sections:
-            lines.append(f"| {md_text(s.title, 80)} | {s.report} | **{s.verdict.upper()}** | {md_text(s.summary, 240)} |")
+            title, summary = md_text(s.title, 80), md_text(s.summary, 240)
+            lines.append(f"| {title} | {s.report} | **{s.verdict.upper()}** | {summary} |")
         lines.append("")
     numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
     if numbers:
@@ -126,9 +132,9 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
             lines += ["| Severity | Section | Code | Finding |", "| --- | --- | --- | --- |"]
             for f in shown:
                 section = titles.get(f.section or "", f.section or "audit")
-                lines.append(
-                    f"| **{f.severity.upper()}** | {md_text(section, 60)} | `{md_text(f.code, 60)}` | {md_text(f.message, 300)} |"
-                )
+                # no code span for the code: backslash escapes would show inside one
+                cells = (md_text(section, 60), md_text(f.code, 60), md_text(f.message, 300))
+                lines.append(f"| **{f.severity.upper()}** | {' | '.join(cells)} |")
         lines.append("")
     lines += ["### Report files", ""]
     if files:

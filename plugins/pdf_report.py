@@ -52,9 +52,6 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
                     f"the PDF renderer refused {len(refused)} external resource(s): {shown[:300]}",
                     plugin="pdf")
         )
-    files = getattr(audit, "files", None)
-    if files is not None:
-        files.extend(str(p) for p in written if str(p) not in files)
     return written
 
 
