@@ -82,8 +82,6 @@ _PRESENTATION = frozenset(
 _UNSAFE_VALUE = re.compile(r"url\s*\(\s*(?![\"']?#)|@import|expression\s*\(|javascript:|\\", re.I)
 _SAFE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*\Z")
 
-ET.register_namespace("", SVG_NS)
-ET.register_namespace("xlink", XLINK_NS)
 
 
 def new_figure(width: float = 6.4, height: float = 3.6, ncols: int = 1, nrows: int = 1) -> tuple[Figure, Any]:
@@ -174,6 +172,7 @@ def clean_svg(svg: str, alt: str | None = None) -> str:
         raise UnsafeSVG(f"not well-formed SVG: {exc}") from None
     if root.tag != f"{{{SVG_NS}}}svg":
         raise UnsafeSVG(f"root element is {root.tag!r}, not svg")
+    _clean_attributes(root, "svg")
     _clean_element(root, _referenced_ids(root))
     # matplotlib's global `*{stroke-linejoin: round; stroke-linecap: butt}`, as inherited
     # attributes (a <style> in inline SVG would also leak into the HTML page)
@@ -189,7 +188,38 @@ def clean_svg(svg: str, alt: str | None = None) -> str:
         title = ET.Element(f"{{{SVG_NS}}}title")
         title.text = alt
         root.insert(0, title)
-    return ET.tostring(root, encoding="unicode")
+    return _serialize(root)
+
+
+def _serialize(root: ET.Element) -> str:
+    """SVG markup with the default namespace and no prefixes, for inline use in HTML.
+
+    ElementTree would need ``ET.register_namespace("", SVG_NS)``: that is global state,
+    and it breaks weasyprint, whose HTML parser then no longer sees inline ``<svg>``.
+    """
+    parts: list[str] = []
+
+    def write(element: ET.Element, is_root: bool) -> None:
+        tag = element.tag.split("}", 1)[-1]
+        attrs = f' xmlns="{SVG_NS}"' if is_root else ""
+        attrs += "".join(f' {key}="{_escape(value, quote=True)}"' for key, value in element.attrib.items())
+        if element.text is None and len(element) == 0:
+            parts.append(f"<{tag}{attrs}/>")
+        else:
+            parts.append(f"<{tag}{attrs}>{_escape(element.text or '')}")
+            for child in element:
+                write(child, False)
+            parts.append(f"</{tag}>")
+        if element.tail:
+            parts.append(_escape(element.tail))
+
+    write(root, True)
+    return "".join(parts)
+
+
+def _escape(text: str, quote: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;").replace("\n", "&#10;") if quote else text
 
 
 def _referenced_ids(root: ET.Element) -> set[str]:
@@ -233,17 +263,19 @@ def _clean_attributes(element: ET.Element, tag: str) -> None:
     if style:
         for prop, value in _declarations(style):
             element.attrib.setdefault(prop, value)
+    href = element.attrib.pop(_HREF, None)
+    if href is not None:  # SVG 2 `href` (weasyprint and browsers read it): no xlink prefix
+        element.attrib.setdefault("href", href)
     for key in list(element.attrib):
         value = element.attrib[key]
-        local = key.split("}", 1)[-1]
-        if local.lower().startswith("on") or ":" in local:
-            del element.attrib[key]
-        elif local == "href":
+        if key.startswith("{") or key.lower().startswith("on"):
+            del element.attrib[key]  # other namespaces and event handlers
+        elif key == "href":
             if not (value.startswith("#") or (tag == "image" and _SAFE_IMAGE.match(value))):
                 del element.attrib[key]
         elif _UNSAFE_VALUE.search(value):
             del element.attrib[key]
-        elif local == "d":
+        elif key == "d":
             element.attrib[key] = " ".join(value.split())  # matplotlib breaks paths per point
 
 
