@@ -143,6 +143,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
     )
     env.filters.update(
         num=format_number,
@@ -159,6 +160,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         MAX_TABLE_ROWS=MAX_TABLE_ROWS,
         GENERIC_PARTIAL=GENERIC_PARTIAL,
         table_rows=table_rows,
+        numeric_columns=numeric_columns,
         is_number=_is_number,
         sort_findings=lambda findings: sorted(findings, key=lambda f: -severity_rank(f.severity)),
     )
@@ -170,8 +172,27 @@ def environment_for(audit: Audit) -> jinja2.Environment:
 
 
 # --------------------------------------------------------------------------------------
-# filters: what every number, date and chart looks like
+# filters: what every string, number, date and chart looks like
 # --------------------------------------------------------------------------------------
+
+
+# CSI / OSC / two-character escape sequences (colours, terminal titles, hyperlinks), any
+# other control character, and the bidirectional overrides that make text read
+# differently than it is stored. Tabs and newlines stay (pre-formatted text needs them).
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """Text a model owner or plugin wrote, without terminal escapes or control characters."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every ``{{ … }}`` before escaping: plain strings lose control characters."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_controls(value)
+    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -243,6 +264,14 @@ def chart_svg(chart: Chart) -> Markup:
 
 def table_rows(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[list[Any]]:
     return [list(row) for row in frame.head(limit).itertuples(index=False)]
+
+
+def numeric_columns(frame: Any) -> set[int]:
+    """Positions of number columns (their headings align right, like their cells)."""
+    import pandas as pd
+
+    return {i for i, dtype in enumerate(frame.dtypes) if pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)}
 
 
 # --------------------------------------------------------------------------------------

@@ -22,18 +22,15 @@ if TYPE_CHECKING:
 FILENAME = "summary.md"
 MAX_CHARS = 65_000
 
-# CSI / OSC / single-character escape sequences, then any remaining control character,
-# and the bidirectional overrides that make text read differently than it is stored
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # inline Markdown syntax; untrusted text never starts a line, so list markers need no escape
 _MARKDOWN = re.compile(r"([\\`*_\[\]{}()|~!#@:])")
 
 
 def md_text(value: Any, limit: int | None = None) -> str:
     """Untrusted text as inert Markdown on one line (safe inside a table cell)."""
-    text = _ANSI.sub("", str(value))
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    from auditkit.rendering import strip_controls
+
+    text = " ".join(strip_controls(str(value)).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -10,6 +10,7 @@ escape sequences into everything a model owner or plugin controls.
 from __future__ import annotations
 
 import functools
+from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
@@ -37,10 +38,18 @@ DATA_SHA = "5c" * 32
 
 SCRIPT = "<script>alert('owned')</script>"
 IMG = "<img src=file:///etc/passwd>"
-CSS_URL = "url(http://127.0.0.1:9/steal.png)"
 MD_LINK = "[click me](javascript:alert(1))"
 ANSI = "\x1b[31mred\x1b[0m\x1b]0;title\x07"
-HOSTILE = f"{SCRIPT} {IMG} {CSS_URL} {MD_LINK} a|b {ANSI}"
+
+
+def css_url(host: str) -> str:
+    return f"url(http://{host}/steal.png)"
+
+
+def hostile_text(host: str = "127.0.0.1:9") -> str:
+    """Everything at once; ``host`` is where a leaked fetch would go (a test's listener)."""
+    return f"{SCRIPT} {IMG} {css_url(host)} <link rel=stylesheet href=http://{host}/x.css> {MD_LINK} a|b {ANSI}"
+
 
 # Numbers the tests look for, as the reports print them (4 significant digits).
 FAIRNESS_SCORE = 0.8312
@@ -388,16 +397,18 @@ def _valuation(text: str) -> Section:
     return s
 
 
-def build_report_audit(hostile: bool = False, name: str = "toxicity-bert-v3", out_dir: str = "") -> Audit:
+def build_report_audit(
+    hostile: bool = False, name: str = "toxicity-bert-v3", out_dir: str = "", host: str = "127.0.0.1:9"
+) -> Audit:
     """The audit every report test renders; ``hostile`` injects markup everywhere."""
-    text = f" {HOSTILE}" if hostile else ""
-    labels = ["non-toxic", "toxic"] if not hostile else [f"non-toxic {SCRIPT}", f"toxic {IMG} {CSS_URL}"]
+    text = f" {hostile_text(host)}" if hostile else ""
+    labels = ["non-toxic", "toxic"] if not hostile else [f"non-toxic {SCRIPT}", f"toxic {IMG} {css_url(host)}"]
     card: dict[str, Any] = {
         "description": "BERT fine-tuned to flag toxic comments in English forum posts." + text,
         "intended_use": "Moderation queue triage with human review of every positive.",
     }
     if hostile:
-        card["notes"] = f"{MD_LINK} <style>body{{background:{CSS_URL}}}</style> {ANSI}"
+        card["notes"] = f"{MD_LINK} <style>body{{background:{css_url(host)}}}</style> {ANSI}"
     model = ModelInfo(
         name=name,
         path=f"models/{name}",
@@ -463,3 +474,44 @@ def build_report_audit(hostile: bool = False, name: str = "toxicity-bert-v3", ou
         )
     ]
     return audit
+
+
+# every element the reports may contain; anything else (script, img, iframe, link,
+# object …) in a rendered report means something escaped the escaping
+ALLOWED_TAGS = set(
+    "html head meta title style body main header footer nav section div p span strong h1 h2 h3 "
+    "ol ul li a code pre table caption thead tbody tr th td figure figcaption "
+    "svg path text defs clippath use rect".split()
+)
+
+
+class TagCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.hrefs: list[str] = []
+        self.styles: list[str] = []
+        self.style_text: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self._in_style = tag == "style"
+        for name, value in attrs:
+            if name in ("href", "src", "xlink:href", "data", "srcset"):
+                self.hrefs.append(value or "")
+            if name == "style":
+                self.styles.append(value or "")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.style_text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+
+def collect(html: str) -> TagCollector:
+    parser = TagCollector()
+    parser.feed(html)
+    return parser
