@@ -2,7 +2,7 @@
 
 Verdict line, sections, key numbers, top findings, and the report files with their
 sha256. Runs ``trylast`` so the HTML and PDF files exist when it hashes them (the json
-renderer, also ``trylast`` and registered earlier, runs after it). Every piece of text
+renderer, also ``trylast`` and registered later, runs after it). Every piece of text
 that comes from a model, its data or a plugin goes through :func:`md_text`: no Markdown
 or HTML injection, no table breakage, no terminal escape sequences. Under 65,000
 characters (the Jira and GitHub comment limits) whatever the audit holds.
@@ -73,6 +73,12 @@ def _code(text: str) -> str:
     return f"`{text}`" if re.fullmatch(r"[\w.-]{1,80}", text) else md_text(text, 80)
 
 
+def _md_date(created: str) -> str:
+    from auditkit.rendering import format_date, parse_created
+
+    return format_date(created) if parse_created(created) else md_text(created or "no date", 40)
+
+
 def _md_value(value: Any) -> str:
     from auditkit.rendering import _is_number, format_number
 
@@ -94,7 +100,7 @@ def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_wri
 
 
 def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
-    from auditkit.rendering import format_date, sorted_findings
+    from auditkit.rendering import sorted_findings
     from auditkit.reportdata import finding_counts, key_numbers, recommendation
 
     findings = sorted_findings(audit)
@@ -103,7 +109,7 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
         f"## auditkit: {md_text(audit.model.name, 120)}: **{verdict}**",
         "",
         f"**Verdict: {verdict}** ({finding_counts(findings)}) · report {_code(audit.report_id)}"
-        f" · {md_text(format_date(audit.created))}",
+        f" · {_md_date(audit.created)}",
         "",
     ]
     sections = audit.ordered_sections()
