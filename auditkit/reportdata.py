@@ -125,11 +125,18 @@ def cover_facts(audit: Audit, settings: ReportSettings) -> list[Fact]:
         Fact("Report ID", audit.report_id, mono=True),
         Fact("auditkit", _auditkit_version()),
     ]
+    if audit.plugins:  # one line, however many plugins: the cover stays one page
+        facts.append(Fact("Plugins", ", ".join(_plugin_label(p) for p in audit.plugins)))
     if settings.author:
         facts.append(Fact("Author", settings.author))
     if settings.organisation:
         facts.append(Fact("Organisation", settings.organisation))
     return facts
+
+
+def _plugin_label(plugin: Any) -> str:
+    source = "" if plugin.source in ("built-in", "in-process") else f" from {plugin.source}"
+    return f"{plugin.name} {plugin.version}{source}"
 
 
 def _auditkit_version() -> str:
