@@ -153,6 +153,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         pretty_json=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
         date=format_date,
         w3c_date=w3c_date,
+        plain=format_value,
     )
     env.globals.update(
         auditkit_version=__version__,
@@ -223,6 +224,15 @@ def format_number(value: Any) -> str:
         text = f"{value:.4g}"
         return text.replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
     return str(value)
+
+
+def format_value(value: Any) -> str:
+    """Any JSON-like value as short text: numbers as :func:`format_number`, lists joined."""
+    if isinstance(value, (list, tuple)):
+        return "[" + "; ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {format_value(v)}" for k, v in value.items())
+    return format_number(value)
 
 
 def format_date(iso: str) -> str:

@@ -18,22 +18,22 @@ from auditkit.rendering import Fact, ReportSettings, format_date, format_number
 if TYPE_CHECKING:
     from auditkit.model import Audit, Finding
 
-# (dotted metric, label, report). Cross-section names are contracts (see DESIGN.md).
-KEY_METRICS: tuple[tuple[str, str, str], ...] = (
-    ("fairness.score", "Fairness score F", "both"),
-    ("privacy.epsilon", "Privacy budget ε (DP)", "compliance"),
-    ("privacy.protection_cost", "Privacy-protection cost C", "both"),
-    ("privacy.compliance_cost", "Compliance cost D", "both"),
-    ("training.training_cost", "Training cost", "compliance"),
-    ("market.optimal_spend", "Optimal promotion spend P*", "business"),
-    ("market.net_at_optimum", "Net market return g(P*)", "business"),
-    ("valuation.technology_value", "Technology value V", "business"),
-    ("valuation.net_value", "Net value V_net", "business"),
-    ("valuation.ethics_score", "Ethics score E", "business"),
-    ("valuation.risk_adjusted_value", "Risk-adjusted value", "business"),
-    ("valuation.risk_adjusted_value_p5", "Risk-adjusted value P5", "business"),
-    ("valuation.risk_adjusted_value_p95", "Risk-adjusted value P95", "business"),
-    ("valuation.npv", "Net present value", "business"),
+# (dotted metric, label, report, is money). Cross-section names are contracts (DESIGN.md).
+KEY_METRICS: tuple[tuple[str, str, str, bool], ...] = (
+    ("fairness.score", "Fairness score F", "both", False),
+    ("privacy.epsilon", "Privacy budget ε (DP)", "compliance", False),
+    ("privacy.protection_cost", "Privacy-protection cost C", "both", False),
+    ("privacy.compliance_cost", "Compliance cost D", "both", False),
+    ("training.training_cost", "Training cost", "compliance", False),
+    ("market.optimal_spend", "Optimal promotion spend P*", "business", True),
+    ("market.net_at_optimum", "Net market return g(P*)", "business", True),
+    ("valuation.technology_value", "Technology value V", "business", True),
+    ("valuation.net_value", "Net value V_net", "business", True),
+    ("valuation.ethics_score", "Ethics score E", "business", False),
+    ("valuation.risk_adjusted_value", "Risk-adjusted value", "business", True),
+    ("valuation.risk_adjusted_value_p5", "Risk-adjusted value P5", "business", True),
+    ("valuation.risk_adjusted_value_p95", "Risk-adjusted value P95", "business", True),
+    ("valuation.npv", "Net present value", "business", True),
 )
 
 VERDICT_RULES = (
@@ -90,11 +90,13 @@ def key_numbers(audit: Audit, kind: str) -> list[Fact]:
     """The numbers a reader looks for first, where the audit has them."""
     name, value = primary_metric(audit)
     facts = [Fact(f"Primary metric ({name})", value)] if value is not None else []
-    for dotted, label, report in KEY_METRICS:
-        if report not in ("both", kind):
+    for dotted, label, report, money in KEY_METRICS:
+        section = audit.sections.get(dotted.partition(".")[0])
+        if report not in ("both", kind) or section is None:
             continue
-        if dotted.partition(".")[0] not in audit.sections:
-            continue
+        currency = section.data.get("currency") if money else None
+        if isinstance(currency, str) and currency:
+            label = f"{label} ({currency})"
         value = audit.metric(dotted)
         if dotted == "privacy.epsilon" and value is None:
             facts.append(Fact(label, "none (no differential privacy)"))

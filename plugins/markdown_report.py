@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 FILENAME = "summary.md"
 MAX_CHARS = 65_000
 
-# inline Markdown syntax; untrusted text never starts a line, so list markers need no escape
-_MARKDOWN = re.compile(r"([\\`*_\[\]{}()|~!#@:])")
+# What can turn text into markup: link and image brackets, code spans, emphasis stars,
+# table pipes, strikethrough, @mentions (they notify people), underscores at a word edge
+# (`V_net` stays literal in GFM, `_x_` would not), and "://" (GFM autolinks bare URLs).
+# Parentheses, colons and hashes are inert without these, so they stay readable.
+_MARKDOWN = re.compile(r"([\\`*\[\]|~@])|(?<!\w)_|_(?!\w)|(?<=[A-Za-z])(?=://)")
 
 
 def md_text(value: Any, limit: int | None = None) -> str:
@@ -34,7 +37,7 @@ def md_text(value: Any, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN.sub(r"\\\1", text)
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
 
 
 @hookimpl(trylast=True)
@@ -66,6 +69,11 @@ def report_files(audit: Audit, out_dir: Path) -> list[tuple[str, str]]:
         if path.name != FILENAME and path.is_file():
             found[path.name] = file_sha256(path)
     return sorted(found.items())
+
+
+def _ours(text: str) -> str:
+    """auditkit's own wording (labels): only a pipe could break the table."""
+    return text.replace("|", "\\|")
 
 
 def _code(text: str) -> str:
@@ -122,7 +130,7 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
     numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
     if numbers:
         lines += ["### Key numbers", "", "| Quantity | Value |", "| --- | ---: |"]
-        lines += [f"| {md_text(f.label)} | {_md_value(f.value)} |" for f in numbers.values()]
+        lines += [f"| {_ours(f.label)} | {_md_value(f.value)} |" for f in numbers.values()]
         lines.append("")
     if "valuation" in audit.sections:
         label, reason = recommendation(audit)

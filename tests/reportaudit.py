@@ -480,7 +480,7 @@ def build_report_audit(
 # object …) in a rendered report means something escaped the escaping
 ALLOWED_TAGS = set(
     "html head meta title style body main header footer nav section div p span strong h1 h2 h3 "
-    "ol ul li a code pre table caption thead tbody tr th td figure figcaption "
+    "ol ul li a code pre table caption colgroup col thead tbody tr th td figure figcaption "
     "svg path text defs clippath use rect".split()
 )
 
