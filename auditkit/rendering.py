@@ -162,6 +162,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         GENERIC_PARTIAL=GENERIC_PARTIAL,
         table_rows=table_rows,
         numeric_columns=numeric_columns,
+        section_key_numbers=section_key_numbers,
         is_number=_is_number,
         sort_findings=lambda findings: sorted(findings, key=lambda f: -severity_rank(f.severity)),
     )
@@ -274,6 +275,12 @@ def chart_svg(chart: Chart) -> Markup:
 
 def table_rows(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[list[Any]]:
     return [list(row) for row in frame.head(limit).itertuples(index=False)]
+
+
+def section_key_numbers(section: Section, limit: int = 6) -> list[Fact]:
+    """The metrics a section names in ``key_metrics``, as labelled values."""
+    keys = getattr(section, "key_metrics", None) or []
+    return [Fact(k, section.metrics[k]) for k in keys[:limit] if k in section.metrics]
 
 
 def numeric_columns(frame: Any) -> set[int]:

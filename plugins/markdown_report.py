@@ -108,7 +108,7 @@ def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_wri
 
 
 def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
-    from auditkit.rendering import sorted_findings
+    from auditkit.rendering import section_key_numbers, sorted_findings
     from auditkit.reportdata import finding_counts, key_numbers, recommendation
 
     findings = sorted_findings(audit)
@@ -122,10 +122,11 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
     ]
     sections = audit.ordered_sections()
     if sections:
-        lines += ["| Section | Report | Verdict | Summary |", "| --- | --- | --- | --- |"]
+        lines += ["| Section | Report | Verdict | Key numbers | Summary |", "| --- | --- | --- | --- | --- |"]
         for s in sections:
             title, summary = md_text(s.title, 80), md_text(s.summary, 240)
-            lines.append(f"| {title} | {s.report} | **{s.verdict.upper()}** | {summary} |")
+            keys = "; ".join(f"{md_text(f.label, 40)} {_md_value(f.value)}" for f in section_key_numbers(s, 3))
+            lines.append(f"| {title} | {s.report} | **{s.verdict.upper()}** | {keys or '—'} | {summary} |")
         lines.append("")
     numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
     if numbers:

@@ -148,6 +148,7 @@ def _training(text: str) -> Section:
         order=100,
         plugin="training",
     )
+    s.key_metrics = ["training_cost"]
     s.metrics = {"training_cost": 412.5, "wall_seconds": 5231.0, "epochs": 3, "final_loss": 0.2311}
     s.tables.append(
         Table(
@@ -190,6 +191,7 @@ def _fairness(labels: list[str], text: str) -> Section:
         order=200,
         plugin="fairness",
     )
+    s.key_metrics = ["score", "accuracy"]
     s.metrics = {
         "score": FAIRNESS_SCORE,
         "accuracy": ACCURACY,
@@ -247,6 +249,7 @@ def _privacy(text: str) -> Section:
         order=300,
         plugin="privacy",
     )
+    s.key_metrics = ["epsilon"]
     s.metrics = {
         "epsilon": EPSILON,
         "delta": 1e-5,
@@ -279,6 +282,7 @@ def _market(text: str) -> Section:
         plugin="market",
         summary=f"Optimal promotion spend P* = 25,000 returns f(P*) = 142,000{text}.",
     )
+    s.key_metrics = ["optimal_spend", "net_at_optimum"]
     s.metrics = {
         "optimal_spend": 25_000.0,
         "revenue_at_optimum": 142_000.0,
@@ -353,6 +357,7 @@ def _valuation(text: str) -> Section:
         plugin="valuation",
         summary=f"Risk-adjusted value 259,238 (P5 180,410, P95 331,902); NPV 1,184,220{text}.",
     )
+    s.key_metrics = ["risk_adjusted_value", "npv"]
     s.metrics = {
         "technology_value": 250_000.0,
         "privacy_cost": 12_000.0,

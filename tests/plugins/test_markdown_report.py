@@ -38,9 +38,12 @@ def test_verdict_line_first(summary) -> None:
 
 def test_sections_and_key_numbers(summary) -> None:
     text, _ = summary
-    fairness = "| Fairness | compliance | **FAIL** | F = 0.8312: equalized odds exceeds its tolerance for 2 groups. |"
+    fairness = (
+        "| Fairness | compliance | **FAIL** | score 0.8312; accuracy 0.9124 |"
+        " F = 0.8312: equalized odds exceeds its tolerance for 2 groups. |"
+    )
     assert fairness in text
-    assert "| Valuation | business | **PASS** |" in text
+    assert "| Valuation | business | **PASS** | risk_adjusted_value 259,238; npv 1,184,220 |" in text
     for row in (
         "| Primary metric (accuracy) | 0.9124 |",
         "| Fairness score F | 0.8312 |",
