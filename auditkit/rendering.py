@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import math
+import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -147,10 +147,8 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
     )
     env.filters.update(
         num=format_number,
-        hash12=lambda v: (str(v)[:12] + "…") if v and len(str(v)) > 12 else (v or "—"),
         anchor=anchor,
         chart_svg=chart_svg,
-        pretty_json=lambda v: json.dumps(v, indent=2, ensure_ascii=False, default=str),
         date=format_date,
         w3c_date=w3c_date,
         plain=format_value,
@@ -198,7 +196,8 @@ def _finalize(value: Any) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or hasattr(value, "dtype")
+    """Python and numpy numbers, not booleans (numpy scalars register as numbers.Number)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def format_number(value: Any) -> str:
@@ -207,7 +206,7 @@ def format_number(value: Any) -> str:
     ``None`` and non-finite values print as an em dash; integers in full with commas;
     magnitudes of 1,000 and more without decimals (money, counts).
     """
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()  # numpy scalar
     if value is None:
         return "—"
