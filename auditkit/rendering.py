@@ -102,20 +102,21 @@ def builtin_template_dir() -> Path:
     return Path(auditkit_templates.__file__).parent
 
 
-def collect_template_dirs(pm: Any) -> list[str]:
+def collect_template_dirs(hook: Any, infos: dict[str, Any] | None = None) -> list[str]:
     """Folders from every ``auditkit_template_dirs`` implementation, third parties first.
 
-    The host calls this once per run and stores the result in ``Audit.template_dirs``.
-    A third-party folder is searched before a built-in plugin's, so a package can
-    override a built-in section's partial.
+    ``hook`` is ``pm.hook`` or ``audit.hook`` (the relay without the plugins this audit
+    disabled). Implementations come in registration order, and auditkit registers
+    external plugins before the built-ins, so a package's folder is searched before a
+    built-in plugin's and can override its partial; with ``infos`` (the manager's
+    records) built-ins go last whatever the order.
     """
-    infos = getattr(pm, "infos", {})
     external: list[str] = []
     builtin: list[str] = []
-    for impl in pm.hook.auditkit_template_dirs.get_hookimpls():
+    for impl in hook.auditkit_template_dirs.get_hookimpls():
         result = impl.function()
         items = result if isinstance(result, (list, tuple)) else [result]
-        source = getattr(infos.get(impl.plugin_name), "source", "")
+        source = getattr((infos or {}).get(impl.plugin_name), "source", "")
         target = builtin if source == "built-in" else external
         target.extend(str(Path(item)) for item in items if item)
     return external + builtin
@@ -168,7 +169,9 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
 
 
 def environment_for(audit: Audit) -> jinja2.Environment:
-    return make_environment(getattr(audit, "template_dirs", ()) or ())
+    """The environment for this audit: its enabled plugins' template folders first."""
+    hook = getattr(audit, "hook", None)
+    return make_environment(collect_template_dirs(hook) if hook is not None else ())
 
 
 # --------------------------------------------------------------------------------------

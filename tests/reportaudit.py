@@ -520,3 +520,22 @@ def collect(html: str) -> TagCollector:
     parser = TagCollector()
     parser.feed(html)
     return parser
+
+
+def use_template_folder(audit: Audit, folder: Any, name: str = "acme") -> tuple[Any, Any]:
+    """Give ``audit`` a real hook relay whose one plugin ships templates in ``folder``.
+
+    Returns (plugin manager, plugin) so a test can take the plugin out again.
+    """
+    from auditkit import hookimpl
+    from auditkit.manager import get_plugin_manager
+
+    class TemplatePlugin:
+        @hookimpl
+        def auditkit_template_dirs(self) -> Any:
+            return folder
+
+    plugin = TemplatePlugin()
+    pm = get_plugin_manager(extra_plugins=[(name, plugin)], autoload=False, builtins=())
+    audit.hook = pm.hook
+    return pm, plugin

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from reportaudit import ACCURACY, REPORT_ID, build_report_audit
+from reportaudit import ACCURACY, REPORT_ID, build_report_audit, use_template_folder
 
 from auditkit import hookimpl
 from auditkit.manager import get_plugin_manager
@@ -99,9 +99,27 @@ def test_collect_template_dirs_puts_third_parties_first(tmp_path: Path) -> None:
         def auditkit_template_dirs(self):
             return [theirs]
 
-    pm = get_plugin_manager(extra_plugins=[("third", ThirdParty())], autoload=False, builtins=())
-    pm.add_plugin(BuiltinLike(), "fairness-like", "1", "built-in")
-    assert collect_template_dirs(pm) == [str(theirs), str(ours)]
+    pm = get_plugin_manager(autoload=False, builtins=())
+    pm.add_plugin(BuiltinLike(), "fairness-like", "1", "built-in")  # registered first, yet last
+    pm.add_plugin(ThirdParty(), "third", "1", "acme-auditkit")
+    assert collect_template_dirs(pm.hook, pm.infos) == [str(theirs), str(ours)]
+    assert collect_template_dirs(pm.hook) == [str(ours), str(theirs)]  # registration order
+
+
+def test_disabled_plugin_templates_are_not_searched(tmp_path: Path) -> None:
+    audit = build_report_audit()
+    (tmp_path / "section.html.j2").write_text("<p>override</p>", encoding="utf-8")
+    pm, plugin = use_template_folder(audit, tmp_path)
+    assert "<p>override</p>" in render_report(audit, "compliance")
+
+    class Relay:
+        """What the runner's ``audit.hook`` is for an audit with ``[run] disable = ["acme"]``."""
+
+        def __getattr__(self, name: str):
+            return pm.subset_hook_caller(name, remove_plugins=[plugin])
+
+    audit.hook = Relay()
+    assert "<p>override</p>" not in render_report(audit, "compliance")
 
 
 def test_section_partial_from_plugin_folder_is_used(tmp_path: Path) -> None:
@@ -111,7 +129,7 @@ def test_section_partial_from_plugin_folder_is_used(tmp_path: Path) -> None:
     )
     audit = build_report_audit()
     audit.sections["acme"] = Section("acme", "Acme check", metrics={"widgets": 12345}, template="acme/section.html.j2")
-    audit.template_dirs = [str(tmp_path)]
+    use_template_folder(audit, tmp_path)
     html = render_report(audit, "compliance")
     assert '<p class="acme">12,345 widgets</p>' in html
 
@@ -123,8 +141,8 @@ def test_failing_partial_becomes_error_card_and_one_error_finding(tmp_path: Path
     audit.sections["broken"] = Section(
         "broken", "Broken plugin", summary="s", template="broken/section.html.j2", plugin="broken", order=250
     )
-    audit.template_dirs = [str(tmp_path)]
-    view = render_section(make_environment(audit.template_dirs), audit, audit.sections["broken"])
+    use_template_folder(audit, tmp_path, name="broken")
+    view = render_section(make_environment([tmp_path]), audit, audit.sections["broken"])
     assert view.error and "no_such_thing" in view.error
     first = render_report(audit, "compliance")
     render_report(audit, "compliance")  # the pdf renderer renders the same HTML again

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from auditkit_plugins import html_report, markdown_report, pdf_report
 from pypdf import PdfReader
-from reportaudit import ALLOWED_TAGS, build_report_audit, collect
+from reportaudit import ALLOWED_TAGS, build_report_audit, collect, use_template_folder
 
 from auditkit.rendering import render_report
 
@@ -136,7 +136,7 @@ def test_refused_fetch_becomes_a_warning(tmp_path: Path, monkeypatch) -> None:
     from auditkit.model import Section
 
     audit.sections["leaky"] = Section("leaky", "Leaky", template="leaky/section.html.j2", order=260)
-    audit.template_dirs = [str(tmp_path)]
+    use_template_folder(audit, tmp_path, name="leaky")
     assert "https://example.invalid/x.png" in render_report(audit, "compliance")
     pdf_report.auditkit_render(audit=audit, out_dir=tmp_path, formats=["pdf"])
     (warning,) = [f for f in audit.findings if f.code == pdf_report.FETCH_REFUSED]
