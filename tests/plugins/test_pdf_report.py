@@ -179,7 +179,10 @@ def test_weasyprint_has_nothing_to_complain_about(caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         for kind in ("compliance", "business"):
             pdf_report.html_to_pdf(render_report(audit, kind))
-    assert [r.getMessage() for r in caplog.records] == []  # every CSS rule understood
+    # every CSS rule understood; the fontTools fallback note only says libharfbuzz-subset0
+    # is not installed (slower font subsetting, same output)
+    messages = [r.getMessage() for r in caplog.records if "instead of HarfBuzz-Subset" not in r.getMessage()]
+    assert messages == []
 
 
 def test_identical_bytes_with_source_date_epoch(rendered, tmp_path: Path, monkeypatch) -> None:
