@@ -35,7 +35,7 @@ GENERIC_PARTIAL = "section.html.j2"
 ERROR_PARTIAL = "error_card.html.j2"
 REPORT_TITLES = {"compliance": "Compliance report", "business": "Business report"}
 MAX_TABLE_ROWS = 200  # longer tables are cut in the report; audit.json keeps every row
-RENDER_ERROR_CODE = "report.template-error"
+RENDER_ERROR_CODE = "report-template-error"
 
 
 # --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 AUDITKIT_REQUIRES = {"weasyprint": "weasyprint==70.*"}
 REPORTS = ("compliance", "business")
-FETCH_REFUSED = "report.fetch-refused"
+FETCH_REFUSED = "report-fetch-refused"
 _INLINE_IMAGE = re.compile(r"data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=\s]*)\Z")
 
 
