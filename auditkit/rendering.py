@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup, escape
 
 from auditkit import __version__
@@ -29,6 +28,8 @@ from auditkit.config import ConfigSection, Option
 from auditkit.model import Chart, Finding, Section, severity_rank
 
 if TYPE_CHECKING:
+    import jinja2
+
     from auditkit.model import Audit
 
 GENERIC_PARTIAL = "section.html.j2"
@@ -43,7 +44,10 @@ RENDER_ERROR_CODE = "report-template-error"
 # --------------------------------------------------------------------------------------
 
 
+@functools.cache
 def report_config_schema() -> ConfigSection:
+    """``[report]``, one shared object: the html, pdf and markdown renderers all declare it,
+    so it stays a known section whichever of them a user disables."""
     return ConfigSection(
         "report",
         [
@@ -56,6 +60,7 @@ def report_config_schema() -> ConfigSection:
                    minimum=1, maximum=200),
         ],
         help="Report layout and document metadata (HTML, PDF and summary.md).",
+        plugin="html",  # named once, whichever renderer's declaration is collected first
     )
 
 
@@ -129,6 +134,8 @@ def make_environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environ
 
 @functools.lru_cache(maxsize=8)
 def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
+    import jinja2  # here, not at import: the [report] schema is read on light commands too
+
     builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
     loader = jinja2.ChoiceLoader(
         [

@@ -2,7 +2,8 @@
 
 Self-contained pages (inline CSS and SVG, no external URL) that read well on a laptop
 and a phone. Declares the ``[report]`` config section the PDF and Markdown renderers
-also read. jinja2 and the rendering machinery are imported inside the hooks only.
+also read (all three declare the same shared section object, so it stays known whichever
+of them is disabled). jinja2 and the rendering machinery are imported inside the hooks only.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditkit import hookimpl
 
 if TYPE_CHECKING:
-    from auditkit import Audit
+    from auditkit import Audit, ConfigSection
 
 FILENAME = "summary.md"
 MAX_CHARS = 65_000
@@ -38,6 +38,13 @@ def md_text(value: Any, limit: int | None = None) -> str:
         text = text[: limit - 1].rstrip() + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+
+
+@hookimpl
+def auditkit_config_schema() -> ConfigSection:
+    from auditkit.rendering import report_config_schema
+
+    return report_config_schema()  # the same object as html's: [report] is shared
 
 
 @hookimpl(trylast=True)

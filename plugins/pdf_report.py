@@ -21,12 +21,19 @@ from typing import TYPE_CHECKING, Any
 from auditkit import Finding, hookimpl
 
 if TYPE_CHECKING:
-    from auditkit import Audit
+    from auditkit import Audit, ConfigSection
 
 AUDITKIT_REQUIRES = {"weasyprint": "weasyprint==70.*"}
 REPORTS = ("compliance", "business")
 FETCH_REFUSED = "report-fetch-refused"
 _INLINE_IMAGE = re.compile(r"data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=\s]*)\Z")
+
+
+@hookimpl
+def auditkit_config_schema() -> ConfigSection:
+    from auditkit.rendering import report_config_schema
+
+    return report_config_schema()  # the same object as html's: [report] is shared
 
 
 @hookimpl

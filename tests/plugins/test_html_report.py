@@ -65,3 +65,23 @@ def test_report_config_section_validates_paper() -> None:
     assert config.section("report")["top_findings"] == 10
     with pytest.raises(ConfigError, match=r"auditkit.toml: \[report\] paper = 'A3': expected one of 'A4', 'Letter'"):
         build_config({"report": schema}, [("auditkit.toml", {"report": {"paper": "A3"}})])
+
+
+@pytest.mark.parametrize("disabled", [[], ["html"], ["html", "pdf"], ["pdf", "markdown"]])
+def test_report_section_is_known_whichever_renderer_is_disabled(disabled: list[str]) -> None:
+    from auditkit.config import collect_schemas
+    from auditkit.isolation import implementations
+    from auditkit.manager import get_plugin_manager
+
+    pm = get_plugin_manager(disabled=disabled, autoload=False)
+    impls = implementations(pm, "auditkit_config_schema")
+    schemas = collect_schemas((i.function() for i in impls), (i.plugin_name for i in impls))
+    config = build_config(schemas, [("auditkit.toml", {"report": {"paper": "Letter"}})])
+    assert config.section("report")["paper"] == "Letter"
+
+
+def test_other_duplicate_sections_are_still_refused() -> None:
+    from auditkit.config import ConfigSection, collect_schemas
+
+    with pytest.raises(ValueError, match=r"\[report\] is declared by both 'html' and 'mine'"):
+        collect_schemas([html_report.auditkit_config_schema(), ConfigSection("report", [])], ["html", "mine"])
