@@ -39,6 +39,7 @@ def _run(models: Path, out: Path, monkeypatch) -> None:
     assert result.exit_code in (0, 1), result.stderr
 
 
+@pytest.mark.slow
 def test_run_writes_every_report_and_the_index(two_models: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "reports"
     _run(two_models, out, monkeypatch)
@@ -61,6 +62,7 @@ def test_run_writes_every_report_and_the_index(two_models: Path, tmp_path: Path,
     assert 'href="tox-a/compliance.html"' in index and 'href="tox-b/business.html"' in index
 
 
+@pytest.mark.slow
 def test_rerun_with_source_date_epoch_is_byte_identical(two_models: Path, tmp_path: Path, monkeypatch) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
     _run(two_models / "tox-a", first, monkeypatch)
