@@ -9,7 +9,7 @@ its CSS machinery, so its cost grows with the number of nodes and ``style`` attr
 not with what is drawn. matplotlib wraps every artist in an ``id``-only ``<g>``, writes
 every paint property as a CSS ``style`` string and adds an RDF ``<metadata>`` block and a
 global ``<style>`` rule. Flattening those groups and turning styles into presentation
-attributes roughly halves the PDF time of a chart (see ``auditkit/rendering.py`` notes).
+attributes roughly halves the PDF time of a chart (see the notes in ``auditkit/rendering.py``).
 The same pass is the sanitiser: reports render any plugin's SVG, so scripts, event
 handlers, foreign objects and every reference outside the document are dropped.
 """

@@ -6,6 +6,14 @@ the built-in template, so an override can extend the original. Autoescaping is o
 every template. Each section renders through its own partial on its own, so a failing
 partial becomes an error card (and an ``error`` finding) instead of a lost report.
 Logic stays here in Python; templates only lay out what :class:`ReportView` holds.
+
+What makes weasyprint slow on these reports, measured on the demo audit (CPU seconds,
+both PDFs): CSS columns and flex boxes (7.6 s for one metrics grid: tables now), font
+subsetting through fontTools when libharfbuzz-subset0 is missing (0.7 s a document),
+``overflow-wrap: anywhere`` (every cell's min-content width breaks at every letter:
+``break-word`` instead), and matplotlib's SVG shape: id-only groups, CSS ``style``
+strings and an RDF block per chart (see :func:`auditkit.charts.clean_svg`, about half
+the SVG layout time). What remains is about 1 s a report, mostly text layout.
 """
 
 from __future__ import annotations
