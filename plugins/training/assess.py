@@ -218,10 +218,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
     facts, issues = provenance(files, model_dir)
     for severity, code, message in issues:
         section.add_finding(severity, code, message)  # type: ignore[arg-type]
-    if hp:
-        section.tables.append(_table("Hyper-parameters", hp, "hyperparameters", key="hyper-parameter"))
-    if facts:
-        section.tables.append(_table("Provenance: base model, data and software", facts, "provenance"))
+    # what was trained on first: the question a reviewer asks before any number
     sources = record.get("sources") or []
     if sources:
         import pandas as pd
@@ -234,6 +231,17 @@ def assess(audit: Audit, order: int = 100) -> Section:
                 note=str(record.get("description") or ""),
             )
         )
+    dev = (record.get("result") or {}).get("dev_metrics") or files.results.get("eval_results.json") or {}
+    dev = {k: v for k, v in dev.items() if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))}
+    if dev:
+        import pandas as pd
+
+        frame = pd.DataFrame({"metric": list(dev), "value": [float(v) for v in dev.values()]})
+        section.tables.append(Table("Dev-split metrics at the best epoch (from training)", frame, name="dev_metrics"))
+    if hp:
+        section.tables.append(_table("Hyper-parameters", hp, "hyperparameters", key="hyper-parameter"))
+    if facts:
+        section.tables.append(_table("Provenance: base model, data and software", facts, "provenance"))
     if record.get("reweighing"):
         import pandas as pd
 
@@ -243,17 +251,6 @@ def assess(audit: Audit, order: int = 100) -> Section:
                 f"Reweighing by {record['reweighing'].get('column')}: {record['reweighing'].get('formula')}",
                 pd.DataFrame(cells),
                 name="reweighing",
-            )
-        )
-    dev = (record.get("result") or {}).get("dev_metrics") or files.results.get("eval_results.json") or {}
-    dev = {k: v for k, v in dev.items() if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))}
-    if dev:
-        section.tables.append(
-            _table(
-                "Dev-split metrics at the best epoch (from training)",
-                dev,
-                "dev_metrics",
-                key="metric",
             )
         )
     for key in ("train_rows", "dev_rows"):
@@ -302,6 +299,11 @@ def assess(audit: Audit, order: int = 100) -> Section:
     return section
 
 
+def _trained_on(record: dict[str, Any]) -> str:
+    names = [s.get("name") for s in record.get("sources") or [] if s.get("use", "training") == "training"]
+    return f": {', '.join(str(n) for n in names)}" if names else ""
+
+
 def _summary(
     record: dict[str, Any],
     files: Files,
@@ -316,7 +318,8 @@ def _summary(
     if record:
         parts.append(
             f"Fine-tuned from {base} on {data.get('train_rows', '?')} rows "
-            f"({Path(str(data.get('path', '?'))).name}), dev split {data.get('dev_rows', '?')} rows"
+            f"({Path(str(data.get('path', '?'))).name}{_trained_on(record)}), "
+            f"dev split {data.get('dev_rows', '?')} rows"
         )
     elif files.state:
         parts.append(
