@@ -1,0 +1,202 @@
+"""Exact group metrics from counts: one pass over the rows, everything else from the counts.
+
+Every count-based metric of a group (selection rate, TPR, F1, …) is a function of the
+group's confusion counts, so one ``np.bincount`` over a combined (groups, label,
+prediction) code gives all of them for every sensitive feature and the intersection.
+Resampling rows with replacement only changes how many rows fall in each cell, so a
+bootstrap replicate is one multinomial draw over the cells: its cost depends on the
+number of cells, not on the number of rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from auditkit_plugins.fairness.groups import Grouping
+
+# Above this many possible cells the dense bincount would waste memory; use np.unique.
+_DENSE_LIMIT = 1 << 22
+
+
+@dataclass
+class Cells:
+    """Rows collapsed into distinct cells: joint group x per-row statistics."""
+
+    counts: np.ndarray  # (J,) rows in each cell
+    stats: np.ndarray  # (J, m) what one row of the cell contributes (one-hot confusion entry …)
+    rep: np.ndarray  # (J,) index of one row of the cell: its group in any grouping is the cell's
+
+    @property
+    def rows(self) -> int:
+        return int(self.counts.sum())
+
+
+def _joint_code(groupings: list[Grouping]) -> tuple[np.ndarray, int]:
+    """A mixed-radix code of every feature's group (missing = its own digit)."""
+    features = [g for g in groupings if not g.is_intersection]  # the intersection follows from them
+    n = len(features[0].codes) if features else 0
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for g in features:
+        radix = len(g.groups) + 1
+        if size * radix > 1 << 40:  # compress before the code could overflow
+            _, code = np.unique(code, return_inverse=True)
+            size = int(code.max()) + 1 if n else 1
+        code = code * radix + (g.codes + 1)
+        size *= radix
+    return code, size
+
+
+def confusion_cells(groupings: list[Grouping], y: np.ndarray, yhat: np.ndarray, k: int) -> Cells:
+    """One pass over the rows: cell = (joint group, true class, predicted class)."""
+    joint, size = _joint_code(groupings)
+    kk = k * k
+    code = joint * kk + y.astype(np.int64) * k + yhat.astype(np.int64)
+    if size * kk <= _DENSE_LIMIT:
+        dense = np.bincount(code, minlength=size * kk)
+        cells = np.flatnonzero(dense)
+        counts = dense[cells]
+        rep_of_joint = np.empty(size, dtype=np.int64)
+        rep_of_joint[joint] = np.arange(len(joint))  # any row of the joint group will do
+        rep = rep_of_joint[cells // kk]
+    else:
+        cells, rep, counts = np.unique(code, return_index=True, return_counts=True)
+    stats = np.zeros((len(cells), kk))
+    stats[np.arange(len(cells)), cells % kk] = 1.0
+    return Cells(counts=counts.astype(np.int64), stats=stats, rep=rep)
+
+
+def example_cells(groupings: list[Grouping], stats: np.ndarray) -> Cells:
+    """Cells for per-example statistics (token tasks: true, predicted, matched entities)."""
+    joint, _ = _joint_code(groupings)
+    keys = np.column_stack([joint, stats.astype(np.int64)])
+    uniq, rep, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
+    return Cells(counts=counts.astype(np.int64), stats=uniq[:, 1:].astype(float), rep=rep)
+
+
+class Aggregator:
+    """Sums cell statistics into one grouping's groups: counts (J,) or (B, J) → (…, G, m)."""
+
+    def __init__(self, cells: Cells, grouping: Grouping) -> None:
+        member = grouping.codes[cells.rep]
+        use = member >= 0
+        groups, m = len(grouping.groups), cells.stats.shape[1]
+        weights = np.zeros((len(member), groups, m))
+        weights[np.flatnonzero(use), member[use], :] = cells.stats[use]
+        self.weights = weights.reshape(len(member), groups * m)
+        self.shape = (groups, m)
+
+    def __call__(self, counts: np.ndarray) -> np.ndarray:
+        out = counts.astype(float) @ self.weights
+        return out.reshape(*counts.shape[:-1], *self.shape)
+
+
+def draw_replicates(cells: Cells, n_boot: int, seed: int, chunk: int = 250) -> Iterator[np.ndarray]:
+    """Bootstrap cell counts: each replicate is Multinomial(rows, cell shares), in chunks."""
+    rng = np.random.default_rng(seed)
+    n = cells.rows
+    shares = cells.counts / n
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        yield rng.multinomial(n, shares, size=size)
+        done += size
+
+
+# --------------------------------------------------------------------------------------
+# metrics from counts; NaN marks a metric that is undefined (0/0), never 0
+# --------------------------------------------------------------------------------------
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.true_divide(a, b)
+    return np.where(b == 0, np.nan, out)
+
+
+def confusion_metrics(agg: np.ndarray, classes: list[str], binary: bool) -> dict[str, np.ndarray]:
+    """Group metrics from summed one-hot confusion entries, shape (…, G, k·k) → (…, G)."""
+    k = len(classes)
+    conf = agg.reshape(*agg.shape[:-1], k, k)  # [true, predicted]
+    n = conf.sum(axis=(-1, -2))
+    diag = np.diagonal(conf, axis1=-2, axis2=-1)
+    out: dict[str, np.ndarray] = {
+        "n": n,
+        "share": _div(n, n.sum(axis=-1, keepdims=True)),
+        "accuracy": _div(diag.sum(axis=-1), n),
+    }
+    out["error_rate"] = 1.0 - out["accuracy"]
+    if binary:
+        tn, fp, fn, tp = conf[..., 0, 0], conf[..., 0, 1], conf[..., 1, 0], conf[..., 1, 1]
+        out.update(
+            base_rate=_div(tp + fn, n),
+            selection_rate=_div(tp + fp, n),
+            precision=_div(tp, tp + fp),
+            tpr=_div(tp, tp + fn),
+            fpr=_div(fp, fp + tn),
+            fnr=_div(fn, tp + fn),
+            f1=_div(2.0 * tp, 2.0 * tp + fp + fn),
+        )
+        return out
+    true_c, pred_c = conf.sum(axis=-1), conf.sum(axis=-2)
+    f1_c = _div(2.0 * diag, true_c + pred_c)
+    with np.errstate(invalid="ignore"):
+        present = ~np.isnan(f1_c)
+        out["macro_f1"] = _div(np.where(present, f1_c, 0.0).sum(axis=-1), present.sum(axis=-1))
+    for i, name in enumerate(classes):
+        out[f"selection_rate_{name}"] = _div(pred_c[..., i], n)
+        out[f"recall_{name}"] = _div(diag[..., i], true_c[..., i])
+        out[f"precision_{name}"] = _div(diag[..., i], pred_c[..., i])
+        out[f"fpr_{name}"] = _div(pred_c[..., i] - diag[..., i], n - true_c[..., i])
+    return out
+
+
+def entity_metrics(agg: np.ndarray) -> dict[str, np.ndarray]:
+    """Token tasks: stats are (matched, predicted, true entities, 1 per example)."""
+    matched, predicted, true, n = (agg[..., i] for i in range(4))
+    return {
+        "n": n,
+        "share": _div(n, n.sum(axis=-1, keepdims=True)),
+        "entities": true,
+        "entity_precision": _div(matched, predicted),
+        "entity_recall": _div(matched, true),
+        "entity_f1": _div(2.0 * matched, predicted + true),
+    }
+
+
+def undefined_reason(metric: str) -> str:
+    """Why a metric is undefined (0/0) for a group: the note written next to its null."""
+    fixed = {
+        "precision": "no positive predictions in this group (TP + FP = 0)",
+        "tpr": "no rows with the positive label in this group (TP + FN = 0)",
+        "fnr": "no rows with the positive label in this group (TP + FN = 0)",
+        "fpr": "no rows with the negative label in this group (FP + TN = 0)",
+        "f1": "no positive labels and no positive predictions in this group",
+        "entity_precision": "no predicted entities in this group",
+        "entity_recall": "no true entities in this group",
+        "entity_f1": "no true and no predicted entities in this group",
+    }
+    if metric in fixed:
+        return fixed[metric]
+    for prefix, text in (
+        ("recall_", "no rows of class {} in this group"),
+        ("precision_", "no predictions of class {} in this group"),
+        ("fpr_", "every row of this group is of class {}"),
+    ):
+        if metric.startswith(prefix):
+            return text.format(repr(metric[len(prefix) :]))
+    return "no rows in this group"
+
+
+def percentile_ci(replicates: np.ndarray, level: float) -> np.ndarray:
+    """Percentile intervals over axis 0, NaN where fewer than half the replicates are defined."""
+    alpha = (1.0 - level) / 2.0
+    defined = (~np.isnan(replicates)).mean(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: masked below
+        bounds = np.nanquantile(replicates, [alpha, 1.0 - alpha], axis=0)
+    bounds[:, defined < 0.5] = np.nan
+    return np.moveaxis(bounds, 0, -1)  # (…, 2)

@@ -1,0 +1,110 @@
+"""Sensitive columns → integer group codes, one `Grouping` per feature and their intersection.
+
+Rows whose value is missing (NaN, None or blank) get code -1: they are left out of that
+feature's groups (and of the intersection) and counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from auditkit.errors import DataError
+
+INTERSECTION_SEP = " & "
+
+
+@dataclass
+class Grouping:
+    """Rows → groups for one view: a sensitive feature alone, or the intersection."""
+
+    feature: str
+    groups: list[str]
+    codes: np.ndarray  # per row: index into groups, -1 when the value is missing
+    columns: tuple[str, ...]
+
+    @property
+    def missing(self) -> int:
+        return int((self.codes < 0).sum())
+
+    @property
+    def is_intersection(self) -> bool:
+        return len(self.columns) > 1
+
+
+def _label(value: object) -> str:
+    # 1.0 read from a CSV column with blanks is the group "1", not "1.0"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _sort_key(labels: list[str]) -> list[str]:
+    try:
+        return sorted(labels, key=float)
+    except ValueError:
+        return sorted(labels)
+
+
+def encode_feature(series: pd.Series, name: str, max_groups: int = 0) -> Grouping:
+    """Factorize once on the raw values, then map the (few) distinct values to labels."""
+    raw_codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = [_label(u) for u in uniques]
+    ordered = _sort_key(sorted({lab for lab in labels if lab and lab.lower() != "nan"}))
+    if max_groups and len(ordered) > max_groups:
+        raise DataError(
+            f"[data] sensitive: column {name!r} has {len(ordered)} distinct values; "
+            f"[fairness] max_groups is {max_groups}: bin the column or raise max_groups"
+        )
+    position = {lab: i for i, lab in enumerate(ordered)}
+    remap = np.array([position.get(lab, -1) for lab in labels] + [-1], dtype=np.int64)
+    codes = remap[raw_codes]  # raw -1 (NaN) indexes the trailing -1
+    return Grouping(feature=name, groups=ordered, codes=codes, columns=(name,))
+
+
+def intersect(parts: list[Grouping]) -> Grouping:
+    """The intersection of several features: only the combinations that occur."""
+    n = len(parts[0].codes)
+    combined = np.zeros(n, dtype=np.int64)
+    valid = np.ones(n, dtype=bool)
+    for part in parts:
+        combined = combined * len(part.groups) + np.maximum(part.codes, 0)
+        valid &= part.codes >= 0
+    present = np.unique(combined[valid])  # sorted: lexicographic in the features' orders
+    codes = np.full(n, -1, dtype=np.int64)
+    codes[valid] = np.searchsorted(present, combined[valid])
+    labels = []
+    for value in present.tolist():
+        digits = []
+        for part in reversed(parts):
+            value, digit = divmod(value, len(part.groups))
+            digits.append(part.groups[digit])
+        labels.append(INTERSECTION_SEP.join(reversed(digits)))
+    name = INTERSECTION_SEP.join(p.feature for p in parts)
+    return Grouping(
+        feature=name, groups=labels, codes=codes, columns=tuple(p.feature for p in parts)
+    )
+
+
+def build_groupings(
+    frame: pd.DataFrame, sensitive: list[str], intersection: bool = True, max_groups: int = 0
+) -> list[Grouping]:
+    """One grouping per sensitive column, then their intersection when there are several."""
+    missing = [c for c in sensitive if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"[data] sensitive: column(s) {missing} not in the evaluation data; "
+            f"columns are: {', '.join(map(str, frame.columns))}"
+        )
+    features = [encode_feature(frame[c], c, max_groups) for c in sensitive]
+    empty = [f.feature for f in features if not f.groups]
+    if empty:
+        raise DataError(
+            f"[data] sensitive: column(s) {empty} hold no values (every row is blank); "
+            f"fill them or remove them from [data] sensitive"
+        )
+    if intersection and len(features) > 1:
+        features.append(intersect(features))
+    return features
