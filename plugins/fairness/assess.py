@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from auditkit_plugins.fairness import aucs, constraints, disparity, engine
 from auditkit_plugins.fairness.counterfactual import CounterfactualResult
 from auditkit_plugins.fairness.groups import Grouping, build_groupings
@@ -113,17 +114,25 @@ def prepare(audit: Audit) -> Inputs | None:
     if preds is None:
         return None
     classes = [str(c) for c in (preds.classes or audit.model.labels)]
-    predicted = np.asarray(preds.labels).astype(str)
-    has_labels = audit.y_true is not None
-    truth = np.asarray(audit.y_true).astype(str) if has_labels else predicted
-    extra = sorted(str(v) for v in (set(np.unique(truth)) | set(np.unique(predicted))) - set(classes))
+    return label_inputs(audit.y_true, preds.labels, classes, audit.positive_label, preds.scores)
+
+
+def label_inputs(
+    truth: Any, predicted: Any, classes: list[str], positive: str | None = None, scores: Any = None
+) -> Inputs:
+    """Inputs of a sequence task from label names (``truth`` None: the data has no labels)."""
+    predicted = np.asarray(predicted).astype(str)
+    has_labels = truth is not None
+    truth = np.asarray(truth).astype(str) if has_labels else predicted
+    seen = set(pd.unique(truth).tolist()) | set(pd.unique(predicted).tolist())
+    extra = sorted(map(str, seen - set(classes)))
     if extra:
         raise DataError(
             f"[data] label: value(s) {extra[:5]} are not labels of the model ({', '.join(classes)})"
         )
-    scores = None if preds.scores is None else np.asarray(preds.scores, dtype=float)
+    scores = None if scores is None else np.asarray(scores, dtype=float)
     if len(classes) == 2:
-        positive = str(audit.positive_label or classes[1])
+        positive = str(positive or classes[1])
         if positive not in classes:
             raise ConfigError(
                 f"[data] positive = {positive!r}: not a label of the model; labels are {classes}"
@@ -133,9 +142,8 @@ def prepare(audit: Audit) -> Inputs | None:
         return Inputs(
             "binary", [negative, positive], positive, y, yhat, scores, has_labels=has_labels
         )
-    index = {c: i for i, c in enumerate(classes)}
-    y = np.array([index[v] for v in truth], dtype=np.int64)
-    yhat = np.array([index[v] for v in predicted], dtype=np.int64)
+    y = pd.Categorical(truth, categories=classes).codes.astype(np.int64)
+    yhat = pd.Categorical(predicted, categories=classes).codes.astype(np.int64)
     return Inputs("multiclass", classes, None, y, yhat, None, has_labels=has_labels)
 
 
@@ -164,13 +172,10 @@ def _reference(cfg: dict[str, Any], grouping: Grouping) -> int | None:
 
 
 def measure(
-    audit: Audit, inputs: Inputs, cfg: dict[str, Any]
+    frame: pd.DataFrame, sensitive: list[str], inputs: Inputs, cfg: dict[str, Any]
 ) -> tuple[list[GroupView], dict[str, float | None]]:
     """Group metrics with bootstrap intervals for every grouping, from one cell table."""
-    assert audit.frame is not None and audit.dataset is not None
-    groupings = build_groupings(
-        audit.frame, list(audit.dataset.sensitive), cfg["intersection"], cfg["max_groups"]
-    )
+    groupings = build_groupings(frame, sensitive, cfg["intersection"], cfg["max_groups"])
     unknown = set(map(str, cfg["reference_groups"])) - {g.feature for g in groupings}
     if unknown:
         raise ConfigError(

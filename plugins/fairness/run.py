@@ -151,7 +151,8 @@ def run(audit: Audit) -> assess.FairnessResult | None:
     inputs = assess.prepare(audit)
     if inputs is None:
         return None
-    views, overall = assess.measure(audit, inputs, cfg)
+    assert audit.frame is not None and audit.dataset is not None
+    views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg)
     overall_auc = assess.add_aucs(inputs, views, cfg)
     top = assess.compute_disparities(inputs, views, cfg)
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
