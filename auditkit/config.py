@@ -38,13 +38,13 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of strings",
     ),
     "list[float]": (
-        lambda v: isinstance(v, list)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
+        lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
         "a list of numbers",
     ),
     "dict[float]": (
-        lambda v: isinstance(v, dict)
-        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values()),
+        lambda v: (
+            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
+        ),
         "a table of numbers",
     ),
     "table": (lambda v: isinstance(v, dict), "a table"),
@@ -123,6 +123,11 @@ class Config:
     values: dict[str, Any]
     schemas: dict[str, ConfigSection] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def origin(self, dotted: str) -> str:
+        """Which file (or flag) set a key, for error messages; "defaults" if none did."""
+        return self.origins.get(dotted, "defaults")
 
     def section(self, name: str) -> dict[str, Any]:
         """The values of a (dotted) section, e.g. ``config.section("privacy.dp")``."""
@@ -146,7 +151,7 @@ class Config:
 def collect_schemas(results: Iterable[Any], plugin_names: Iterable[str | None]) -> dict[str, ConfigSection]:
     """Flatten what every ``auditkit_config_schema`` returned into name → section."""
     schemas: dict[str, ConfigSection] = {}
-    for result, plugin in zip(results, plugin_names):
+    for result, plugin in zip(results, plugin_names, strict=False):
         items = result if isinstance(result, list) else [result]
         for item in items:
             if item is None:
@@ -195,12 +200,14 @@ def build_config(
     for name in sorted(schemas, key=lambda n: n.count(".")):
         _set_path(values, name, schemas[name].defaults())
     ignored = set(ignore_sections)
-    sources = []
+    sources: list[str] = []
+    origins: dict[str, str] = {}
     for source, layer in layers:
         _validate_layer(schemas, layer, source, ignored)
-        _merge(values, {k: v for k, v in layer.items() if k not in ignored}, schemas, "")
+        kept = {k: v for k, v in layer.items() if k not in ignored}
+        _merge(values, kept, schemas, "", lambda dotted, s=source: origins.__setitem__(dotted, s))
         sources.append(source)
-    return Config(values=values, schemas=schemas, sources=sources)
+    return Config(values=values, schemas=schemas, sources=sources, origins=origins)
 
 
 def _set_path(values: dict[str, Any], dotted: str, node: dict[str, Any]) -> None:
@@ -210,28 +217,31 @@ def _set_path(values: dict[str, Any], dotted: str, node: dict[str, Any]) -> None
     values.setdefault(parts[-1], {}).update(node)
 
 
-def _merge(into: dict[str, Any], layer: dict[str, Any], schemas: dict[str, ConfigSection], prefix: str) -> None:
+def _merge(
+    into: dict[str, Any],
+    layer: dict[str, Any],
+    schemas: dict[str, ConfigSection],
+    prefix: str,
+    record: Callable[[str], None],
+) -> None:
     for key, value in layer.items():
         dotted = f"{prefix}{key}"
         if isinstance(value, dict) and dotted in schemas:
             # a (sub-)section merges key by key, so a layer changes only what it names;
             # a table-valued option is replaced whole, so a user can drop a default entry
-            _merge(into.setdefault(key, {}), value, schemas, dotted + ".")
+            _merge(into.setdefault(key, {}), value, schemas, dotted + ".", record)
         else:
             into[key] = copy.deepcopy(value)
+            record(dotted)
 
 
-def _validate_layer(
-    schemas: dict[str, ConfigSection], layer: dict[str, Any], source: str, ignored: set[str]
-) -> None:
+def _validate_layer(schemas: dict[str, ConfigSection], layer: dict[str, Any], source: str, ignored: set[str]) -> None:
     top_level = sorted(n for n in schemas if "." not in n)
     for name, body in layer.items():
         if name in ignored:
             continue
         if name not in schemas:
-            raise ConfigError(
-                f"{source}: unknown section [{name}]; known sections: {', '.join(top_level)}"
-            )
+            raise ConfigError(f"{source}: unknown section [{name}]; known sections: {', '.join(top_level)}")
         if not isinstance(body, dict):
             raise ConfigError(f"{source}: [{name}] must be a table, got {_describe(body)}")
         _validate_section(schemas, name, body, source)
@@ -251,16 +261,14 @@ def _validate_section(schemas: dict[str, ConfigSection], name: str, body: dict[s
             if schema.open:
                 continue
             known = [o.name for o in schema.options] + [
-                n.rpartition(".")[2] for n in schemas if n.startswith(name + ".") and n.count(".") == name.count(".") + 1
+                n.rpartition(".")[2]
+                for n in schemas
+                if n.startswith(name + ".") and n.count(".") == name.count(".") + 1
             ]
-            raise ConfigError(
-                f"{source}: unknown key {key!r} in [{name}]; expected one of: {', '.join(sorted(known))}"
-            )
+            raise ConfigError(f"{source}: unknown key {key!r} in [{name}]; expected one of: {', '.join(sorted(known))}")
         expected = option.check(value)
         if expected is not None:
-            raise ConfigError(
-                f"{source}: [{name}] {key} = {_describe(value)}: expected {expected}"
-            )
+            raise ConfigError(f"{source}: [{name}] {key} = {_describe(value)}: expected {expected}")
 
 
 def _describe(value: Any) -> str:
@@ -319,7 +327,9 @@ def render_toml(schemas: dict[str, ConfigSection], values: dict[str, Any], heade
             else:
                 lines.append(f"{toml_key(option.name)} = {toml_value(value)}")
         if schema.open:
-            extra = {k: v for k, v in section_values.items() if schema.option(k) is None and f"{name}.{k}" not in schemas}
+            extra = {
+                k: v for k, v in section_values.items() if schema.option(k) is None and f"{name}.{k}" not in schemas
+            }
             for key, value in extra.items():
                 lines.append(f"{toml_key(key)} = {toml_value(value)}")
     return "\n".join(lines).lstrip("\n") + "\n"

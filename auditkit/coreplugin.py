@@ -24,15 +24,28 @@ def auditkit_config_schema() -> list[ConfigSection]:
         "data",
         [
             Option("path", "str", "", "evaluation data file, relative to the model dir (CSV, Parquet or JSONL)"),
-            Option("format", "str", "auto", "file format; auto goes by the file extension",
-                   choices=("auto", "csv", "parquet", "jsonl")),
-            Option("text", "str", "text", "column with the input text (token tasks: words, space-separated or a JSON list)"),
+            Option(
+                "format",
+                "str",
+                "auto",
+                "file format; auto goes by the file extension",
+                choices=("auto", "csv", "parquet", "jsonl"),
+            ),
+            Option(
+                "text", "str", "text", "column with the input text (token tasks: words, space-separated or a JSON list)"
+            ),
             Option("label", "str", "label", "column with the true label (token tasks: one tag per word)"),
             Option("sensitive", "list[str]", [], "columns with sensitive features; fairness groups come from these"),
-            Option("positive", "any", "", "the positive label of a binary task (empty: the model's second label)",
-                   validate=_str_or_int),
-            Option("max_rows", "int", 0, "audit a seeded random sample of at most this many rows (0: all rows)",
-                   minimum=0),
+            Option(
+                "positive",
+                "any",
+                "",
+                "the positive label of a binary task (empty: the model's second label)",
+                validate=_str_or_int,
+            ),
+            Option(
+                "max_rows", "int", 0, "audit a seeded random sample of at most this many rows (0: all rows)", minimum=0
+            ),
             Option("seed", "int", 0, "seed for sampling rows"),
         ],
         help="Evaluation data: which file, and which column plays which role.",
@@ -42,10 +55,16 @@ def auditkit_config_schema() -> list[ConfigSection]:
         [
             Option("disable", "list[str]", [], "plugins to leave out for this model, like -p no:NAME"),
             Option("formats", "list[str]", list(FORMATS), "report formats to write", choices=FORMATS),
-            Option("fail_on", "str", "fail", "lowest verdict that makes auditkit exit with 1",
-                   choices=("warn", "fail")),
-            Option("timeout", "float", 0.0, "seconds one plugin hook may run before it is recorded as an error (0: no limit)",
-                   minimum=0),
+            Option(
+                "fail_on", "str", "fail", "lowest verdict that makes auditkit exit with 1", choices=("warn", "fail")
+            ),
+            Option(
+                "timeout",
+                "float",
+                0.0,
+                "seconds one plugin hook may run before it is recorded as an error (0: no limit)",
+                minimum=0,
+            ),
             Option("cache", "bool", True, "reuse predictions cached under the output folder"),
         ],
         help="How the audit runs.",

@@ -48,9 +48,7 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
-            raise ValueError(
-                f"finding {self.code!r}: severity {self.severity!r} is not one of {SEVERITIES}"
-            )
+            raise ValueError(f"finding {self.code!r}: severity {self.severity!r} is not one of {SEVERITIES}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -135,6 +133,7 @@ class Section:
     template: str | None = None
     order: int = 500
     plugin: str | None = None
+    key_metrics: list[str] = field(default_factory=list)  # the numbers a summary shows
 
     def add_finding(self, severity: Severity, code: str, message: str) -> Finding:
         finding = Finding(severity, code, message, section=self.name, plugin=self.plugin)
@@ -158,6 +157,7 @@ class Section:
             "calculations": [c.to_json() for c in self.calculations],
             "tables": [t.to_json() for t in self.tables],
             "charts": [{"name": c.name, "title": c.title, "alt": c.alt} for c in self.charts],
+            "key_metrics": list(self.key_metrics),
         }
         for key, value in self.data.items():
             if key in out:
@@ -295,6 +295,7 @@ class Audit:
     plugins: list[PluginInfo] = field(default_factory=list)
     created: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # report files written so far (staging paths)
 
     @property
     def positive_label(self) -> str | None:
@@ -330,6 +331,8 @@ def jsonable(value: Any) -> Any:
     """Convert numpy scalars, arrays and non-finite floats to what strict JSON accepts."""
     if value is None or isinstance(value, (bool, str, int)):
         return value
+    if type(value).__name__ in ("NAType", "NaTType"):  # pandas missing values
+        return None
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

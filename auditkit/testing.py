@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,84 @@ def write_model_dir(
 
 def read_audit_json(path: str | Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------
+# running auditkit in-process
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CliResult:
+    """What one in-process ``auditkit`` invocation returned and printed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(args: Sequence[str]) -> CliResult:
+    """Run the real command line in this process (same code path as the console script)."""
+    import contextlib
+    import io
+
+    from auditkit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return CliResult(int(code), out.getvalue(), err.getvalue())
+
+
+@dataclass
+class AuditRun:
+    """An in-process audit: the Audit object, the files written and the exit code."""
+
+    audit: Any
+    files: dict[str, Path]
+    exit_code: int
+    error: str | None
+
+
+def run_audit(
+    model_dir: str | Path,
+    out: str | Path,
+    plugins: Sequence[tuple[str, Any]] = (),
+    disabled: Sequence[str] = (),
+    formats: Sequence[str] = ("json",),
+    settings: dict[str, Any] | None = None,
+    autoload: bool = False,
+) -> AuditRun:
+    """Audit one model dir with the built-ins plus ``plugins`` (name, module or object)."""
+    from auditkit.manager import get_plugin_manager
+    from auditkit.runner import Runner, RunOptions
+
+    pm = get_plugin_manager(disabled=disabled, extra_plugins=plugins, autoload=autoload)
+    options = RunOptions(out=Path(out), formats=list(formats), settings=settings or {}, quiet=True)
+    (result,) = Runner(pm, options).run([Path(model_dir)])
+    return AuditRun(result.audit, {p.name: p for p in result.files}, int(result.exit_code), result.error)
+
+
+try:  # the pytest fixtures, when pytest is there (``pytest_plugins = ["auditkit.testing"]``)
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def tiny_model_template(tmp_path_factory: Any) -> Path:
+        """A tiny sequence-classification model dir with eval.csv and auditkit.toml (built once)."""
+        return write_model_dir(tmp_path_factory.mktemp("template") / "tiny-model", sensitive=("group", "gender"))
+
+    @pytest.fixture
+    def tiny_model_dir(tmp_path: Path, tiny_model_template: Path) -> Path:
+        """A fresh copy of the tiny model dir, free for the test to change."""
+        import shutil
+
+        return Path(shutil.copytree(tiny_model_template, tmp_path / "tox-v3"))
+
+    @pytest.fixture
+    def auditkit_cli() -> Any:
+        """``auditkit_cli("run", dir, "--out", out)`` → CliResult, in-process."""
+        return lambda *args: run_cli(args)

@@ -1,0 +1,306 @@
+"""The ``auditkit`` command line: run, init, plugins, hooks, and the plugins' commands.
+
+Start-up stays light: only argparse, pluggy and the plugin modules (which import their
+heavy libraries inside hook bodies) load before a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from auditkit._version import __version__
+from auditkit.errors import ExitCode, UsageError
+
+EPILOG = "exit codes: 0 pass (or warn), 1 a policy failed, 2 usage or input error, 3 a plugin error"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``auditkit`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        disabled, modules, argv = split_plugin_args(argv)
+        from auditkit.manager import get_plugin_manager
+
+        pm = get_plugin_manager(disabled=disabled, extra_plugins=_import_modules(modules))
+        parser = build_parser(pm)
+        args = parser.parse_args(argv)
+        args.plugin_manager = pm
+        if not hasattr(args, "func"):
+            parser.print_help()
+            return ExitCode.USAGE_ERROR
+        _terminate_as_interrupt()
+        return int(args.func(args))
+    except UsageError as exc:
+        from auditkit.terminal import one_line
+
+        print(f"auditkit: error: {one_line(exc)}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:
+        print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+
+
+def split_plugin_args(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Take ``-p no:NAME`` / ``-p module`` out of argv (anywhere), as pytest does."""
+    disabled: list[str] = []
+    modules: list[str] = []
+    rest: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        if arg == "-p":
+            value = next(items, None)
+            if value is None:
+                raise UsageError("-p needs a value: -p no:NAME disables a plugin, -p MODULE loads one")
+        elif arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--"):
+            value = arg[2:].lstrip("=")
+        else:
+            rest.append(arg)
+            continue
+        if value.startswith("no:"):
+            disabled.append(value[3:])
+        else:
+            modules.append(value)
+    return disabled, modules, rest
+
+
+def _import_modules(names: list[str]) -> list[tuple[str, Any]]:
+    import importlib
+
+    out = []
+    for name in names:
+        try:
+            out.append((name, importlib.import_module(name)))
+        except ImportError as exc:
+            raise UsageError(f"-p {name}: cannot import plugin module ({exc})") from None
+    return out
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so staging folders are removed and nothing is half-written."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (in-process test runs)
+        pass
+
+
+# ------------------------------------------------------------------------------ parser
+
+
+def build_parser(pm: Any) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditkit",
+        description="Audit fine-tuned models for fairness, privacy and business value.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"auditkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-p", dest="_p", metavar="no:NAME", help="disable a plugin (repeatable), or load MODULE")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_run(sub)
+    _add_init(sub)
+    _add_plugins(sub)
+    _add_hooks(sub)
+    pm.hook.auditkit_add_commands(subparsers=sub)
+    return parser
+
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="audit one model dir, or every model dir below a folder",
+        description="Audit one model dir, or every model dir below a folder.",
+        epilog=EPILOG,
+    )
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a model dir, or a folder of them")
+    run.add_argument(
+        "--out", type=Path, default=Path("auditkit-reports"), help="report folder (default: ./auditkit-reports)"
+    )
+    run.add_argument("--format", dest="formats", help="comma-separated formats: html,pdf,json,md (default: all)")
+    run.add_argument("--fail-on", choices=("warn", "fail"), help="lowest verdict that exits with 1 (default: fail)")
+    run.add_argument("--config", type=Path, help="a TOML file that overrides each model dir's auditkit.toml")
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one config value (TOML syntax), e.g. --set fairness.min_group_size=50",
+    )
+    run.add_argument("--publish", metavar="TARGET", help="attach the reports to a ticket, e.g. dir:/path/to/ticket")
+    run.add_argument("--no-cache", action="store_true", help="predict again even when cached predictions exist")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    run.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    run.add_argument("-p", dest="_p", metavar="no:NAME", help="disable a plugin (repeatable)")
+    run.set_defaults(func=cmd_run)
+
+
+def _add_init(sub: Any) -> None:
+    init = sub.add_parser(
+        "init",
+        help="write a starting auditkit.toml for a model dir",
+        description="Write a starting auditkit.toml (every section, defaults, a comment per key).",
+    )
+    init.add_argument("model_dir", type=Path, help="the model dir (created in predictions mode)")
+    init.add_argument("--data", help="evaluation data file (CSV, Parquet or JSONL)")
+    init.add_argument("--text", help="text column (guessed when left out)")
+    init.add_argument("--label", help="true-label column (guessed when left out)")
+    init.add_argument("--sensitive", help="comma-separated sensitive columns (guessed when left out)")
+    init.add_argument("--positive", help="the positive label of a binary task")
+    init.add_argument("--predictions", help="predictions mode: a file with the scores to audit (may hold the data too)")
+    init.add_argument("--score", help="predictions mode: the score column")
+    init.add_argument("--threshold", type=float, help="predictions mode: positive when score >= threshold")
+    init.add_argument("--predicted-label", help="predictions mode: a predicted-label column instead of a score")
+    init.add_argument("--force", action="store_true", help="replace an existing auditkit.toml")
+    init.set_defaults(func=cmd_init)
+
+
+def _add_plugins(sub: Any) -> None:
+    plugins = sub.add_parser("plugins", help="list plugins: name, version, source, hooks")
+    plugins.add_argument("--json", action="store_true", help="a JSON list of objects")
+    plugins.set_defaults(func=cmd_plugins)
+
+
+def _add_hooks(sub: Any) -> None:
+    hooks = sub.add_parser("hooks", help="print the hook reference for plugin authors")
+    hooks.add_argument("--format", choices=("text", "markdown"), default="text")
+    hooks.set_defaults(func=cmd_hooks)
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from auditkit.runner import Runner, RunOptions, overall_exit_code
+    from auditkit.summary_table import print_closing_table
+    from auditkit.terminal import Progress, one_line
+
+    options = RunOptions(
+        out=args.out,
+        formats=_formats(args.formats),
+        fail_on=args.fail_on,
+        config_file=args.config,
+        settings=parse_settings(args.settings),
+        publish=args.publish,
+        use_cache=False if args.no_cache else None,
+        quiet=args.quiet,
+    )
+    if args.config and not args.config.is_file():
+        raise UsageError(f"--config {args.config}: no such file")
+    runner = Runner(args.plugin_manager, options, progress=Progress(quiet=args.quiet))
+    results = runner.run(args.paths)
+    for result in results:
+        if result.error:
+            print(f"auditkit: error: {result.name}: {one_line(result.error)}", file=sys.stderr)
+            if args.debug and result.traceback:
+                print(result.traceback, file=sys.stderr)
+        if result.audit is not None:
+            for finding in result.audit.all_findings():
+                if finding.severity == "error" and args.debug and finding.traceback:
+                    print(finding.traceback, file=sys.stderr)
+    print_closing_table(results, args.out)
+    return overall_exit_code(results)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from auditkit.init_cmd import InitRequest, init_model_dir
+    from auditkit.runner import Runner, RunOptions
+
+    pm = args.plugin_manager
+    request = InitRequest(
+        model_dir=args.model_dir,
+        data=args.data,
+        text=args.text,
+        label=args.label,
+        sensitive=[c.strip() for c in args.sensitive.split(",") if c.strip()] if args.sensitive else None,
+        positive=args.positive,
+        predictions=args.predictions,
+        score=args.score,
+        threshold=args.threshold,
+        predicted_label=args.predicted_label,
+        force=args.force,
+    )
+    schemas = Runner(pm, RunOptions()).schemas()
+    result = init_model_dir(request, schemas, pm.hook.auditkit_load_data)
+    for note in result.notes:
+        print(f"auditkit: {note}", file=sys.stderr)
+    print(f"wrote {result.path}")
+    return ExitCode.OK
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from auditkit.terminal import format_table
+
+    infos = list(args.plugin_manager.infos.values())
+    if args.json:
+        print(json.dumps([i.to_json() for i in infos], indent=2))
+        return ExitCode.OK
+    rows = [
+        [
+            i.name,
+            i.version,
+            i.source,
+            i.status if not i.error else f"{i.status}: {i.error}",
+            ", ".join(h.removeprefix("auditkit_") for h in i.hooks),
+        ]
+        for i in infos
+    ]
+    print(format_table(["name", "version", "source", "status", "hooks"], rows))
+    return ExitCode.OK
+
+
+def cmd_hooks(args: argparse.Namespace) -> int:
+    from auditkit.hookref import hook_reference
+
+    print(hook_reference(markdown=args.format == "markdown"))
+    return ExitCode.OK
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _formats(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from auditkit.coreplugin import FORMATS
+
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(
+            f"--format {value}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
+        )
+    return formats
+
+
+def parse_settings(items: list[str]) -> dict[str, Any]:
+    """``--set section.key=value`` (TOML value syntax; bare words are strings) → nested dict."""
+    from auditkit.config import tomllib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or "." not in key:
+            raise UsageError(f"--set {item}: expected SECTION.KEY=VALUE, e.g. --set fairness.min_group_size=50")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        *path, leaf = key.strip().split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out

@@ -1,0 +1,204 @@
+"""Evaluation data: read through the ``auditkit_load_data`` hook, then checked and aligned.
+
+The host owns the checks every plugin relies on: the columns exist, the labels are ones
+the model knows (data holding 0/1 for a model labelled ``negative``/``positive`` is mapped
+by index), rows with a missing sensitive value are counted, not silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditkit.config import Config
+from auditkit.errors import DataError
+from auditkit.hashing import file_sha256
+from auditkit.model import DatasetInfo
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MISSING_GROUP = "(missing)"
+
+
+@dataclass
+class EvalData:
+    frame: pd.DataFrame
+    info: DatasetInfo
+    y_true: np.ndarray | None
+    token_true: list[list[str]] | None = None
+
+
+def resolve_data_path(model_dir: Path, config: Config, field: str = "data.path") -> Path:
+    section, _, key = field.rpartition(".")
+    where = config.origin(field)
+    value = config.section(section).get(key) or ""
+    if not value:
+        raise DataError(
+            f"{where}: [{section}] {key} is empty; set it to the evaluation file (CSV, Parquet or JSONL), "
+            f"or run `auditkit init {model_dir} --data FILE`"
+        )
+    path = Path(value)
+    path = path if path.is_absolute() else model_dir / path
+    if not path.is_file():
+        raise DataError(f"{where}: [{section}] {key} = {value!r}: no such file {path}")
+    return path
+
+
+def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str], task: str) -> EvalData:
+    """Read, check and align the evaluation data of one audit."""
+    import numpy as np
+
+    cfg = config.section("data")
+    path = resolve_data_path(model_dir, config)
+    try:
+        frame = hook(spec={**cfg, "path": str(path), "format": cfg["format"]}, config=config)
+    except DataError:
+        raise
+    except Exception as exc:  # a loader that chokes on the file: the file is the problem
+        raise DataError(f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc
+    if frame is None:
+        raise DataError(f"{path}: no data loader reads this format; use CSV, Parquet or JSONL, or set [data] format")
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has no data rows; point [data] path at the evaluation data")
+    frame.columns = [str(c) for c in frame.columns]
+    token_task = task == "token-classification"
+    needs_text = task != "scores"
+    required = [("label", cfg["label"])] + ([("text", cfg["text"])] if needs_text else [])
+    required += [("sensitive", c) for c in cfg["sensitive"]]
+    for role, column in required:
+        if column not in frame.columns:
+            where = config.origin(f"data.{role}")
+            raise DataError(
+                f"{path}: no column {column!r} ([data] {role} in {where}); the columns are: "
+                + ", ".join(repr(c) for c in frame.columns)
+            )
+    if cfg["max_rows"] and len(frame) > cfg["max_rows"]:
+        frame = frame.sample(n=cfg["max_rows"], random_state=cfg["seed"]).sort_index()
+    frame = frame.reset_index(drop=True)
+
+    label_col = cfg["label"]
+    token_true = None
+    if token_task:
+        token_true = _token_lists(frame, label_col, path)
+        words = _token_lists(frame, cfg["text"], path)
+        for i, (w, t) in enumerate(zip(words, token_true, strict=False)):
+            if len(w) != len(t):
+                raise DataError(
+                    f"{path}: row {i + 1}: {len(w)} words in {cfg['text']!r} but {len(t)} tags in "
+                    f"{label_col!r}; give one tag per word"
+                )
+        unknown = sorted({t for tags in token_true for t in tags} - set(labels))
+        if unknown:
+            raise DataError(
+                f"{path}: column {label_col!r} has tags the model does not know: {unknown[:5]}; "
+                f"the model's labels (config.json id2label) are {labels}"
+            )
+        y_true = None
+    else:
+        missing = frame[label_col].isna()
+        if missing.any():
+            raise DataError(
+                f"{path}: {int(missing.sum())} rows have no value in label column {label_col!r} "
+                f"(first at row {int(np.flatnonzero(missing.to_numpy())[0]) + 1}); fill or drop them"
+            )
+        if not labels:
+            labels = sorted({_label_str(v) for v in frame[label_col]})
+        y_true = align_labels(frame[label_col].tolist(), labels, f"{path}: column {label_col!r}")
+
+    missing_sensitive = {
+        c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
+    }
+    positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
+    info = DatasetInfo(
+        path=str(path),
+        sha256=file_sha256(path),
+        rows=len(frame),
+        format=_format_of(path, cfg["format"]),
+        columns=list(frame.columns),
+        text=cfg["text"] if needs_text else None,
+        label=label_col,
+        sensitive=list(cfg["sensitive"]),
+        positive=positive,
+        missing_sensitive={k: v for k, v in missing_sensitive.items() if v},
+    )
+    return EvalData(frame=frame, info=info, y_true=y_true, token_true=token_true)
+
+
+def align_labels(values: list[Any], labels: list[str], where: str) -> np.ndarray:
+    """Map data label values onto the model's label names (by name, else by index)."""
+    import numpy as np
+
+    as_str = [_label_str(v) for v in values]
+    known = set(labels)
+    if all(v in known for v in as_str):
+        return np.asarray(as_str, dtype=object)
+    as_index = [_as_index(v) for v in values]
+    if all(i is not None and 0 <= i < len(labels) for i in as_index):
+        return np.asarray([labels[i] for i in as_index], dtype=object)  # type: ignore[index]
+    unknown = sorted({v for v in as_str if v not in known})
+    raise DataError(
+        f"{where} has labels the model does not know: {', '.join(map(repr, unknown[:5]))}; "
+        f"the model's labels (config.json id2label) are {labels}; fix the data or the [data] label column"
+    )
+
+
+def _positive(value: Any, labels: list[str], where: str) -> str | None:
+    if len(labels) != 2:
+        return str(value) if value not in ("", None) and str(value) in labels else None
+    if value in ("", None):
+        return labels[1]
+    text = _label_str(value)
+    if text in labels:
+        return text
+    index = _as_index(value)
+    if index is not None and 0 <= index < 2:
+        return labels[index]
+    raise DataError(f"{where}: [data] positive = {value!r} is not one of the labels {labels}")
+
+
+def _label_str(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _as_index(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _token_lists(frame: pd.DataFrame, column: str, path: Path) -> list[list[str]]:
+    out = []
+    for i, value in enumerate(frame[column].tolist()):
+        if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+            items = list(value.tolist() if hasattr(value, "tolist") else value)
+        elif isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError:
+                raise DataError(f"{path}: row {i + 1}, column {column!r}: not a JSON list") from None
+        elif isinstance(value, str):
+            items = value.split()
+        else:
+            raise DataError(f"{path}: row {i + 1}, column {column!r}: expected words or tags, got {value!r}")
+        out.append([str(x) for x in items])
+    return out
+
+
+def _format_of(path: Path, declared: str) -> str:
+    if declared != "auto":
+        return declared
+    suffixes = [s.lower() for s in path.suffixes]
+    for fmt, exts in (("parquet", {".parquet", ".pq"}), ("jsonl", {".jsonl", ".ndjson", ".json"})):
+        if exts & set(suffixes):
+            return fmt
+    return "csv"

@@ -1,0 +1,146 @@
+"""Model directories: finding them, and reading their files as untrusted input.
+
+A model dir is handed over by another team or a vendor. Nothing here follows a symlink
+out of the dir, reads an unbounded file, or trusts a JSON document's size or depth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from auditkit.config import CONFIG_FILE, read_toml
+from auditkit.errors import ConfigError, ModelDirError, UsageError
+
+MAX_JSON_BYTES = 20_000_000
+SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".venv"}
+
+
+def is_model_dir(path: Path) -> bool:
+    """A dir holding config.json (or a PEFT adapter), or an auditkit.toml naming predictions."""
+    if (path / "config.json").is_file() or (path / "adapter_config.json").is_file():
+        return True
+    toml = path / CONFIG_FILE
+    if toml.is_file():
+        try:
+            return bool(read_toml(toml).get("predictions", {}).get("file"))
+        except ConfigError:
+            return True  # let the audit report the broken config with its message
+    return False
+
+
+def discover(root: Path, exclude: Path | None = None) -> list[Path]:
+    """``root`` itself when it is a model dir, else every model dir below it.
+
+    Dirs below a model dir (a Trainer's ``checkpoint-500/``) are not audited separately.
+    """
+    if not root.exists():
+        raise UsageError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory; pass a model dir (holding config.json) or a folder of them")
+    if is_model_dir(root):
+        return [root]
+    found: list[Path] = []
+    excluded = exclude.resolve() if exclude else None
+    for current, dirs, _files in os.walk(root, followlinks=False):
+        here = Path(current)
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIP_DIRS and not d.startswith(".") and (here / d).resolve() != excluded
+        )
+        if here != root and is_model_dir(here):
+            found.append(here)
+            dirs[:] = []
+    if not found:
+        raise UsageError(
+            f"{root}: no model directories found below it (a model dir holds config.json, "
+            f"or an {CONFIG_FILE} whose [predictions] names a file)"
+        )
+    return found
+
+
+def unique_names(dirs: list[Path], root: Path) -> list[str]:
+    """Output folder names: the dir name, or its path below ``root`` where names collide."""
+    names = [d.name or "model" for d in dirs]
+    if len(set(names)) == len(names):
+        return names
+    out = []
+    for d in dirs:
+        try:
+            rel = d.resolve().relative_to(root.resolve())
+            out.append("-".join(rel.parts) or d.name)
+        except ValueError:
+            out.append(d.name)
+    return out
+
+
+def inside(model_dir: Path, relative: str | Path) -> Path:
+    """Resolve ``relative`` inside ``model_dir``; refuse any path (or symlink) leading out."""
+    base = model_dir.resolve()
+    candidate = model_dir / relative
+    resolved = candidate.resolve()
+    if resolved != base and base not in resolved.parents:
+        how = "is a symlink pointing" if candidate.is_symlink() else "points"
+        raise ModelDirError(
+            f"{candidate}: {how} outside the model dir ({resolved}); auditkit reads only files inside the model dir"
+        )
+    return resolved
+
+
+def list_files(model_dir: Path) -> list[str]:
+    """Relative names of the files in the dir (top level and one level down), sorted."""
+    out = []
+    for entry in sorted(model_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            out.append(entry.name)
+        elif entry.is_dir() and entry.name not in SKIP_DIRS and not entry.is_symlink():
+            out.extend(f"{entry.name}/{child.name}" for child in sorted(entry.iterdir()) if child.is_file())
+    return out
+
+
+def read_json(model_dir: Path, name: str, limit: int = MAX_JSON_BYTES) -> Any:
+    """Parse a JSON file of the model dir with a size cap; every failure is one line."""
+    path = inside(model_dir, name)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ModelDirError(f"{model_dir / name}: cannot read ({exc.strerror})") from None
+    if size > limit:
+        raise ModelDirError(f"{model_dir / name}: {size} bytes, more than the {limit}-byte limit for a JSON file")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ModelDirError(f"{model_dir / name}: not UTF-8 text; expected a JSON document") from None
+    except json.JSONDecodeError as exc:
+        raise ModelDirError(
+            f"{model_dir / name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    except RecursionError:
+        raise ModelDirError(f"{model_dir / name}: JSON nested too deeply to be a real config") from None
+
+
+def read_model_card(model_dir: Path) -> dict[str, Any]:
+    """The YAML front matter of README.md (model card), or {} when there is none."""
+    path = model_dir / "README.md"
+    if not path.is_file():
+        return {}
+    text = inside(model_dir, "README.md").read_bytes()[:1_000_000].decode("utf-8", errors="replace")
+    if not text.startswith("---"):
+        return {"text": text[:5000]}
+    _, _, rest = text.partition("---")
+    front, sep, body = rest.partition("\n---")
+    if not sep:
+        return {"text": text[:5000]}
+    try:
+        import yaml
+
+        meta = yaml.safe_load(front)
+    except Exception:
+        meta = None
+    card = meta if isinstance(meta, dict) else {}
+    card = {str(k): v for k, v in card.items()}
+    card["text"] = body.lstrip("-\n")[:5000]
+    return card

@@ -1,0 +1,413 @@
+"""The audit pipeline: one audit per model dir, every phase after discovery a hook.
+
+discover → config → load model → load data → predict (cached) → assess → value →
+policy → render (staged, then renamed into place) → [publish]; then the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditkit import cache
+from auditkit._version import __version__
+from auditkit.config import CONFIG_FILE, Config, ConfigSection, build_config, collect_schemas, read_toml
+from auditkit.data import load_eval_data
+from auditkit.errors import ExitCode, ModelDirError, UsageError
+from auditkit.hashing import value_sha256
+from auditkit.isolation import CallOutcome, call_impl, implementations
+from auditkit.manager import AuditkitPluginManager
+from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
+from auditkit.model_dir import discover, unique_names
+from auditkit.outputs import commit, new_staging
+
+DEFAULT_OUT = Path("auditkit-reports")
+
+
+@dataclass
+class RunOptions:
+    """What the command line asked for; None means "as the config says"."""
+
+    out: Path = DEFAULT_OUT
+    formats: list[str] | None = None
+    fail_on: str | None = None
+    config_file: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # --set and flag overrides
+    publish: str | None = None
+    use_cache: bool | None = None
+    quiet: bool = False
+
+
+@dataclass
+class ModelResult:
+    """The outcome of one model's audit, for the closing table and the exit code."""
+
+    name: str
+    path: Path
+    audit: Audit | None = None
+    error: str | None = None
+    exit_code: ExitCode = ExitCode.OK
+    files: list[Path] = field(default_factory=list)
+    published: str | None = None
+    traceback: str | None = None
+
+
+_EXIT_PRIORITY = [ExitCode.USAGE_ERROR, ExitCode.PLUGIN_ERROR, ExitCode.POLICY_FAILED, ExitCode.OK]
+
+
+def overall_exit_code(results: list[ModelResult]) -> ExitCode:
+    codes = {r.exit_code for r in results}
+    return next((c for c in _EXIT_PRIORITY if c in codes), ExitCode.OK)
+
+
+class Runner:
+    """Runs audits with one plugin manager; `progress` receives one-line status messages."""
+
+    def __init__(
+        self,
+        pm: AuditkitPluginManager,
+        options: RunOptions,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.pm = pm
+        self.options = options
+        self.progress = progress or (lambda message: None)
+        self._schemas: dict[str, ConfigSection] | None = None
+
+    # ---------------------------------------------------------------- whole run
+
+    def run(self, paths: list[Path]) -> list[ModelResult]:
+        out_root = self.options.out
+        targets: list[tuple[Path, str]] = []
+        for root in paths:
+            dirs = discover(root, exclude=out_root)
+            targets.extend(zip(dirs, unique_names(dirs, root), strict=False))
+        names = [name for _, name in targets]
+        if len(set(names)) != len(names):
+            targets = [(d, f"{n}-{i + 1}") for i, (d, n) in enumerate(targets)]
+        staging = new_staging(out_root)
+        results: list[ModelResult] = []
+        try:
+            for index, (model_dir, name) in enumerate(targets, start=1):
+                prefix = f"[{index}/{len(targets)}] {name}" if len(targets) > 1 else name
+                results.append(self._audit_or_error(model_dir, name, staging, prefix))
+            audits = [r.audit for r in results if r.audit is not None]
+            if audits:
+                self._render_index(audits, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return results
+
+    def _audit_or_error(self, model_dir: Path, name: str, staging: Path, prefix: str) -> ModelResult:
+        result = ModelResult(name=name, path=model_dir)
+        try:
+            self.audit_model(model_dir, name, staging, result, prefix)
+        except UsageError as exc:
+            result.error = str(exc)
+            result.traceback = traceback.format_exc()
+            result.exit_code = ExitCode.USAGE_ERROR
+        except Exception as exc:  # a failure outside any plugin hook: report it, go on
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            result.traceback = traceback.format_exc()
+            result.exit_code = ExitCode.PLUGIN_ERROR
+        return result
+
+    # ---------------------------------------------------------------- one model
+
+    def audit_model(self, model_dir: Path, name: str, staging: Path, result: ModelResult, prefix: str) -> None:
+        say = lambda message: self.progress(f"{prefix}: {message}")  # noqa: E731
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        config = self.load_config(model_dir)
+        skip = list(config.section("run")["disable"])
+        say("loading model")
+        handle = self._load_model(model_dir, config, skip)
+        info = handle.info
+        info.name = name
+        timings["load_model"] = _lap(clock)
+
+        say("loading evaluation data")
+        clock = time.perf_counter()
+        load_data = self._subset("auditkit_load_data", skip)
+        data = load_eval_data(load_data, model_dir, config, list(info.labels), info.task)
+        if not info.labels and data.y_true is not None:
+            info.labels = sorted({str(v) for v in data.y_true})
+        timings["load_data"] = _lap(clock)
+
+        audit = Audit(
+            model=info,
+            config=config,
+            model_dir=str(model_dir),
+            out_dir=str(self.options.out / name),
+            report_id=value_sha256([info.sha256, data.info.sha256, config.to_json(), __version__])[:12],
+            dataset=data.info,
+            frame=data.frame,
+            y_true=data.y_true,
+            token_true=data.token_true,
+            handle=handle,
+            plugins=[p for p in self.pm.active() if p.name not in skip],
+            created=_created(),
+            timings=timings,
+        )
+        result.audit = audit
+        audit.findings.extend(self._plugin_load_findings())
+        for column, count in data.info.missing_sensitive.items():
+            audit.findings.append(
+                Finding(
+                    "warn",
+                    "missing-sensitive-value",
+                    f"{count} of {data.info.rows} rows have no value in sensitive column {column!r}; "
+                    "they are left out of that feature's groups",
+                )
+            )
+
+        clock = time.perf_counter()
+        audit.predictions = self._predict(audit, handle, say)
+        timings["predict"] = _lap(clock)
+
+        timeout = float(config.section("run")["timeout"])
+        for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
+            clock = time.perf_counter()
+            for impl in implementations(self.pm, hook, skip):
+                say(f"{phase}: {impl.plugin_name}")
+                self._collect(audit, call_impl(impl, {"audit": audit}, hook, timeout), hook)
+            timings[phase] = _lap(clock)
+        for impl in implementations(self.pm, "auditkit_policy", skip):
+            self._collect_findings(audit, call_impl(impl, {"audit": audit}, "auditkit_policy", timeout))
+
+        clock = time.perf_counter()
+        formats = self.options.formats or list(config.section("run")["formats"])
+        say("rendering " + ", ".join(formats))
+        model_stage = staging / name
+        model_stage.mkdir(parents=True, exist_ok=True)
+        staged: list[Path] = []
+        for impl in implementations(self.pm, "auditkit_render", skip):
+            outcome = call_impl(
+                impl, {"audit": audit, "out_dir": model_stage, "formats": formats}, "auditkit_render", timeout
+            )
+            for path in self._collect_paths(audit, outcome, "auditkit_render"):
+                staged.append(path)
+                audit.files.append(str(path))
+        timings["render"] = _lap(clock)
+        result.files = commit(staged, model_stage, self.options.out / name)
+        result.exit_code = self.exit_code(audit, config)
+        if self.options.publish:
+            result.published = self._publish(audit, result.files, skip)
+
+    # ---------------------------------------------------------------- phases
+
+    def schemas(self) -> dict[str, ConfigSection]:
+        if self._schemas is None:
+            impls = implementations(self.pm, "auditkit_config_schema")
+            self._schemas = collect_schemas((impl.function() for impl in impls), (i.plugin_name for i in impls))
+        return self._schemas
+
+    def load_config(self, model_dir: Path) -> Config:
+        layers = []
+        own = model_dir / CONFIG_FILE
+        if own.is_file():
+            layers.append((str(own), read_toml(own)))
+        if self.options.config_file:
+            layers.append((str(self.options.config_file), read_toml(self.options.config_file)))
+        if self.options.settings:
+            layers.append(("command line", self.options.settings))
+        not_loaded = [i.name for i in self.pm.infos.values() if i.status != "loaded"]
+        return build_config(self.schemas(), layers, ignore_sections=not_loaded)
+
+    def _plugin_load_findings(self) -> list[Finding]:
+        """A plugin that failed to load leaves the audit incomplete: say which and why."""
+        out = []
+        for info in self.pm.infos.values():
+            if info.status == "error":
+                out.append(
+                    Finding(
+                        "error",
+                        "plugin-load-error",
+                        f"plugin {info.name!r} ({info.source}) could not be loaded: {info.error}",
+                        plugin=info.name,
+                    )
+                )
+            elif info.status == "unavailable":
+                out.append(
+                    Finding(
+                        "warn",
+                        "plugin-unavailable",
+                        f"plugin {info.name!r} is unavailable, its section is missing: {info.error}",
+                        plugin=info.name,
+                    )
+                )
+        return out
+
+    def _subset(self, hook: str, skip: list[str]) -> Any:
+        remove = [self.pm.get_plugin(n) for n in skip if self.pm.has_plugin(n)]
+        return self.pm.subset_hook_caller(hook, remove_plugins=remove) if remove else getattr(self.pm.hook, hook)
+
+    def _load_model(self, model_dir: Path, config: Config, skip: list[str]) -> Any:
+        try:
+            handle = self._subset("auditkit_load_model", skip)(model_dir=model_dir, config=config)
+        except UsageError:
+            raise
+        except Exception as exc:
+            raise ModelDirError(f"{model_dir}: the model could not be loaded: {type(exc).__name__}: {exc}") from exc
+        if handle is None:
+            raise ModelDirError(
+                f"{model_dir}: no loader recognises this directory; expected config.json with a "
+                "…ForSequenceClassification or …ForTokenClassification architecture and safetensors "
+                f"weights, or an {CONFIG_FILE} whose [predictions] names a scores file"
+            )
+        return handle
+
+    def _predict(self, audit: Audit, handle: Any, say: Callable[[str], None]) -> Predictions:
+        config = audit.config
+        use_cache = self.options.use_cache
+        if use_cache is None:
+            use_cache = bool(config.section("run")["cache"])
+        use_cache = use_cache and getattr(handle, "cacheable", True)
+        key_fn = getattr(handle, "cache_key", None)
+        key = cache.cache_key(
+            {
+                "model": key_fn() if callable(key_fn) else audit.model.sha256,
+                "data": audit.dataset.sha256 if audit.dataset else None,
+                "data_config": config.section("data"),
+                "model_config": config.section("model"),
+                "predictions_config": config.section("predictions"),
+            }
+        )
+        path = cache.cache_file(self.options.out, key)
+        if use_cache:
+            cached = cache.load(path)
+            if cached is not None and len(cached.labels) == len(audit.frame):
+                say(f"predictions from cache ({len(cached.labels)} rows)")
+                return cached
+        say(f"predicting {len(audit.frame)} rows")
+        started = time.perf_counter()
+        predictions = handle.predict(audit.frame, config)
+        predictions.seconds = time.perf_counter() - started
+        if len(predictions.labels) != len(audit.frame):
+            raise ModelDirError(
+                f"{audit.model_dir}: the loader returned {len(predictions.labels)} predictions "
+                f"for {len(audit.frame)} rows"
+            )
+        if use_cache:
+            cache.save(path, predictions)
+        return predictions
+
+    def _collect(self, audit: Audit, outcome: CallOutcome, hook: str) -> None:
+        if not outcome.ok:
+            audit.findings.append(outcome.finding)  # type: ignore[arg-type]
+            return
+        result = outcome.result
+        if result is None:
+            return
+        sections = result if isinstance(result, list) else [result]
+        for section in sections:
+            if not isinstance(section, Section):
+                audit.findings.append(
+                    _wrong_type(outcome.plugin, hook, section, "a Section, a list of Sections or None")
+                )
+                continue
+            if section.name in audit.sections:
+                audit.findings.append(
+                    Finding(
+                        "error",
+                        "duplicate-section",
+                        f"plugin {outcome.plugin!r} returned section {section.name!r}, which "
+                        f"plugin {audit.sections[section.name].plugin!r} already returned; the second is left out",
+                        plugin=outcome.plugin,
+                    )
+                )
+                continue
+            section.plugin = section.plugin or outcome.plugin
+            for finding in section.findings:
+                finding.section = finding.section or section.name
+                finding.plugin = finding.plugin or section.plugin
+            audit.sections[section.name] = section
+
+    def _collect_findings(self, audit: Audit, outcome: CallOutcome) -> None:
+        if not outcome.ok:
+            audit.findings.append(outcome.finding)  # type: ignore[arg-type]
+            return
+        for finding in outcome.result or []:
+            if isinstance(finding, Finding):
+                finding.plugin = finding.plugin or outcome.plugin
+                audit.findings.append(finding)
+            else:
+                audit.findings.append(_wrong_type(outcome.plugin, "auditkit_policy", finding, "a list of Findings"))
+
+    def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str) -> list[Path]:
+        if not outcome.ok:
+            audit.findings.append(outcome.finding)  # type: ignore[arg-type]
+            return []
+        paths = []
+        for item in outcome.result or []:
+            if isinstance(item, (str, os.PathLike)) and Path(item).is_file():
+                paths.append(Path(item))
+            else:
+                audit.findings.append(_wrong_type(outcome.plugin, hook, item, "paths of files it wrote"))
+        return paths
+
+    def _render_index(self, audits: list[Audit], staging: Path) -> None:
+        formats = self.options.formats or list(audits[0].config.section("run")["formats"])
+        index_stage = staging / ".index"
+        index_stage.mkdir(parents=True, exist_ok=True)
+        staged: list[Path] = []
+        for impl in implementations(self.pm, "auditkit_render_index"):
+            outcome = call_impl(
+                impl, {"audits": audits, "out_dir": index_stage, "formats": formats}, "auditkit_render_index"
+            )
+            if outcome.ok:
+                staged.extend(Path(p) for p in outcome.result or [] if Path(p).is_file())
+            else:
+                self.progress(f"index: {outcome.finding.message}")  # type: ignore[union-attr]
+        commit(staged, index_stage, self.options.out)
+
+    def _publish(self, audit: Audit, files: list[Path], skip: list[str]) -> str:
+        target = self.options.publish or ""
+        published = self._subset("auditkit_publish", skip)(audit=audit, files=files, target=target)
+        if published is None:
+            raise UsageError(f"--publish {target}: no publisher knows this target; try dir:PATH")
+        return str(published)
+
+    def exit_code(self, audit: Audit, config: Config) -> ExitCode:
+        fail_on = self.options.fail_on or config.section("run")["fail_on"]
+        verdict = audit.verdict
+        if verdict == "error":
+            return ExitCode.PLUGIN_ERROR
+        if severity_rank(verdict) >= severity_rank(fail_on):
+            return ExitCode.POLICY_FAILED
+        return ExitCode.OK
+
+
+def _wrong_type(plugin: str, hook: str, value: Any, expected: str) -> Finding:
+    return Finding(
+        "error",
+        "plugin-wrong-type",
+        f"plugin {plugin!r} returned {type(value).__name__} from {hook}; expected {expected}",
+        plugin=plugin,
+    )
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 4)
+
+
+def _created() -> str:
+    """Now, or SOURCE_DATE_EPOCH when set, so that two runs can be byte-identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        moment = dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+    else:
+        moment = dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def plugin_versions(infos: list[PluginInfo]) -> list[dict[str, str]]:
+    return [{"name": i.name, "version": i.version} for i in infos]

@@ -1,0 +1,1 @@
+"""Hugging Face transformers model dirs: safety checks, loading and batched prediction."""

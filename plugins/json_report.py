@@ -1,0 +1,55 @@
+"""audit.json: the machine-readable audit every other report is a view of.
+
+Runs last among renderers (``trylast``), so that it records the files and any render
+errors of the others. The schema is versioned; keys are a contract for bots and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from auditkit import Audit, hookimpl
+from auditkit._version import __version__
+from auditkit.model import jsonable
+
+SCHEMA_VERSION = "1.0"
+
+
+def audit_to_json(audit: Audit) -> dict[str, Any]:
+    """The audit as plain JSON data (the schema documented in DESIGN.md)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "auditkit_version": __version__,
+        "report_id": audit.report_id,
+        "created": audit.created,
+        "verdict": audit.verdict,
+        "model": audit.model.to_json(),
+        "dataset": audit.dataset.to_json() if audit.dataset else None,
+        "predictions": _predictions_json(audit),
+        "plugins": [{"name": p.name, "version": p.version, "source": p.source} for p in audit.plugins],
+        "sections": {s.name: s.to_json() for s in audit.ordered_sections()},
+        "findings": [f.to_json() for f in audit.all_findings()],
+        "config": jsonable(audit.config.to_json()),
+        "config_sources": list(audit.config.sources),
+        "timings": dict(audit.timings),
+        "files": [Path(f).name for f in audit.files],
+    }
+
+
+def _predictions_json(audit: Audit) -> dict[str, Any] | None:
+    predictions = audit.predictions
+    if predictions is None:
+        return None
+    return {"source": predictions.source, "rows": len(predictions.labels), "seconds": round(predictions.seconds, 3)}
+
+
+@hookimpl(trylast=True)
+def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path]:
+    if "json" not in formats:
+        return []
+    path = out_dir / "audit.json"
+    text = json.dumps(audit_to_json(audit), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return [path]

@@ -1,0 +1,44 @@
+"""Loads transformers classifiers (sequence and token classification) from a model dir.
+
+Weights come from safetensors (sharded too), or ``pytorch_model.bin`` through
+``torch.load(weights_only=True)``; ``trust_remote_code`` is never set. A PEFT/LoRA adapter
+dir is loaded onto its local base model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from auditkit import ConfigSection, Option, hookimpl
+from auditkit.config import Config
+
+AUDITKIT_REQUIRES = {"torch": "torch==2.13.0", "transformers": "'transformers>=5'"}
+
+
+@hookimpl
+def auditkit_config_schema() -> ConfigSection:
+    return ConfigSection(
+        "model",
+        [
+            Option("batch_size", "int", 32, "texts per inference batch", minimum=1),
+            Option("max_length", "int", 256, "word pieces per text; longer texts are truncated", minimum=8),
+            Option(
+                "base_model",
+                "str",
+                "",
+                "PEFT/LoRA adapter dirs: path of the local base model (default: base_model_name_or_path)",
+            ),
+            Option("threads", "int", 0, "CPU threads for inference (0: every core)", minimum=0),
+        ],
+        help="How the transformers loader runs the model.",
+    )
+
+
+@hookimpl(trylast=True)
+def auditkit_load_model(model_dir: Path, config: Config) -> Any:
+    if not ((model_dir / "config.json").is_file() or (model_dir / "adapter_config.json").is_file()):
+        return None
+    from auditkit_plugins.hf.loading import load_handle
+
+    return load_handle(model_dir, config)

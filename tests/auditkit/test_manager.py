@@ -1,0 +1,184 @@
+"""The plugin manager: discovery, isolation of broken plugins, blocking, validation."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from auditkit.manager import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS, get_plugin_manager
+from auditkit.testing import read_audit_json, run_audit, run_cli
+
+
+@pytest.fixture
+def fake_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Install plugin modules as an entry-point distribution visible to importlib.metadata."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+
+    def install(dist: str, version: str, modules: dict[str, str]) -> None:
+        for name, source in modules.items():
+            (site / f"{name}.py").write_text(textwrap.dedent(source))
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"  # escaped, as wheels name it
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = "\n".join(f"{name.removeprefix('ak_')} = {name}" for name in modules)
+        (info / "entry_points.txt").write_text(f"[auditkit]\n{lines}\n")
+
+    yield install
+    for name in list(sys.modules):
+        if name.startswith("ak_"):
+            del sys.modules[name]
+
+
+GOOD = """
+    from auditkit import hookimpl, Section
+
+    @hookimpl
+    def auditkit_assess(audit):
+        section = Section(name="extra", title="Extra check", summary="rows counted")
+        section.metrics["rows"] = len(audit.frame)
+        return section
+"""
+BROKEN = "raise ImportError('this package is broken')\n"
+MISSPELT = """
+    from auditkit import hookimpl
+
+    @hookimpl
+    def auditkit_asess(audit):
+        return None
+"""
+
+
+def test_entry_points_load_one_by_one(fake_distribution) -> None:
+    fake_distribution("auditkit-extra", "1.2.3", {"ak_good": GOOD})
+    fake_distribution("auditkit-broken", "0.1", {"ak_broken": BROKEN})
+    fake_distribution("auditkit-typo", "0.2", {"ak_misspelt": MISSPELT})
+    pm = get_plugin_manager()
+    good, broken, typo = pm.infos["good"], pm.infos["broken"], pm.infos["misspelt"]
+    assert (good.status, good.version, good.source) == ("loaded", "1.2.3", "auditkit-extra")
+    assert good.hooks == ["auditkit_assess"]
+    assert broken.status == "error" and "this package is broken" in broken.error
+    assert typo.status == "error" and "auditkit_asess" in typo.error and "misspelt" in typo.error
+    assert pm.infos["transformers"].status == "loaded", "one broken package must not stop the rest"
+
+    listing = run_cli(["plugins", "--json"])
+    rows = {p["name"]: p for p in json.loads(listing.stdout)}
+    assert rows["good"]["source"] == "auditkit-extra" and rows["good"]["version"] == "1.2.3"
+    assert rows["broken"]["status"] == "error"
+
+
+def test_autoload_off_loads_only_builtins(fake_distribution, monkeypatch) -> None:
+    fake_distribution("auditkit-extra", "1.2.3", {"ak_good": GOOD})
+    monkeypatch.setenv("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pm = get_plugin_manager()
+    assert "good" not in pm.infos
+    assert {name for name, _ in BUILTIN_PLUGINS} <= set(pm.infos)
+
+
+def test_third_party_section_in_audit(fake_distribution, tiny_model_dir: Path, tmp_path: Path) -> None:
+    fake_distribution("auditkit-extra", "1.2.3", {"ak_good": GOOD})
+    out = tmp_path / "out"
+    result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"])
+    assert result.exit_code in (0, 1), result.stderr
+    audit = read_audit_json(out / "tox-v3" / "audit.json")
+    assert audit["sections"]["extra"]["metrics"]["rows"] == 120
+    assert {"name": "good", "version": "1.2.3", "source": "auditkit-extra"} in audit["plugins"]
+    result = run_cli(["run", tiny_model_dir, "-p", "no:good", "--out", out, "--format", "json"])
+    assert "extra" not in read_audit_json(out / "tox-v3" / "audit.json")["sections"]
+
+
+class Raising:
+    @staticmethod
+    def auditkit_assess(audit):
+        raise RuntimeError("assessment exploded")
+
+
+class WrongType:
+    @staticmethod
+    def auditkit_assess(audit):
+        return 42
+
+
+class Hanging:
+    @staticmethod
+    def auditkit_assess(audit):
+        import time
+
+        time.sleep(3)
+
+
+class Counting:
+    @staticmethod
+    def auditkit_assess(audit):
+        from auditkit import Section
+
+        return Section(name="count", title="Count", metrics={"n": len(audit.frame)})
+
+
+def _marked(cls):
+    from auditkit import hookimpl
+
+    hookimpl(cls.auditkit_assess)
+    return cls
+
+
+@pytest.mark.parametrize(
+    ("plugin", "code", "text"),
+    [
+        (Raising, "plugin-error", "assessment exploded"),
+        (WrongType, "plugin-wrong-type", "returned int"),
+        (Hanging, "plugin-timeout", "within 0.5 s"),
+    ],
+)
+def test_failing_plugin_is_isolated(tiny_model_dir: Path, tmp_path: Path, plugin, code: str, text: str) -> None:
+    run = run_audit(
+        tiny_model_dir,
+        tmp_path / "out",
+        plugins=[("bad", _marked(plugin)), ("count", _marked(Counting))],
+        settings={"run": {"timeout": 0.5}},
+    )
+    assert run.exit_code == 3
+    assert run.audit.sections["count"].metrics["n"] == 120, "the other plugins must complete"
+    audit = json.loads(run.files["audit.json"].read_text())
+    errors = [f for f in audit["findings"] if f["severity"] == "error" and f["plugin"] == "bad"]
+    assert errors and errors[0]["code"] == code and text in errors[0]["message"]
+    if code == "plugin-error":
+        assert "RuntimeError: assessment exploded" in errors[0]["traceback"]
+    assert audit["verdict"] == "error"
+
+
+NON_ESSENTIAL = [name for name, _ in BUILTIN_PLUGINS if name not in ESSENTIAL_PLUGINS]
+
+
+@pytest.mark.parametrize("name", NON_ESSENTIAL)
+def test_every_non_essential_builtin_can_be_blocked(name: str) -> None:
+    pm = get_plugin_manager(disabled=[name])
+    assert pm.infos[name].status == "disabled"
+    assert not pm.has_plugin(name)
+    assert pm.infos["core"].status == "loaded"
+
+
+def test_unavailable_builtin_shows_install_hint(monkeypatch) -> None:
+    import types
+
+    module = types.ModuleType("ak_needs_missing")
+    module.AUDITKIT_REQUIRES = {"surely_not_installed_pkg": "surely-not-installed"}
+    monkeypatch.setitem(sys.modules, "ak_needs_missing", module)
+    pm = get_plugin_manager(builtins=[("core", "auditkit.coreplugin"), ("needy", "ak_needs_missing")])
+    info = pm.infos["needy"]
+    assert info.status == "unavailable"
+    assert "pip install surely-not-installed" in info.error
+
+
+def test_manager_is_built_in_a_factory_not_at_import() -> None:
+    import auditkit
+    import auditkit.manager
+
+    assert not any(isinstance(v, auditkit.manager.AuditkitPluginManager) for v in vars(auditkit.manager).values())
+    assert not any(isinstance(v, auditkit.manager.AuditkitPluginManager) for v in vars(auditkit).values())
