@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from auditkit_plugins.fairness import assess
 from auditkit_plugins.fairness.disparity import Disparity
 from auditkit_plugins.fairness.schema import schema

@@ -108,9 +108,7 @@ def prepare(audit: Audit) -> Inputs | None:
             return None
         from auditkit_plugins.fairness.tokens import example_stats
 
-        return Inputs(
-            "token", [], None, None, None, stats=example_stats(audit.token_true, preds.token_labels)
-        )
+        return Inputs("token", [], None, None, None, stats=example_stats(audit.token_true, preds.token_labels))
     if preds is None:
         return None
     classes = [str(c) for c in (preds.classes or audit.model.labels)]
@@ -127,21 +125,15 @@ def label_inputs(
     seen = set(pd.unique(truth).tolist()) | set(pd.unique(predicted).tolist())
     extra = sorted(map(str, seen - set(classes)))
     if extra:
-        raise DataError(
-            f"[data] label: value(s) {extra[:5]} are not labels of the model ({', '.join(classes)})"
-        )
+        raise DataError(f"[data] label: value(s) {extra[:5]} are not labels of the model ({', '.join(classes)})")
     scores = None if scores is None else np.asarray(scores, dtype=float)
     if len(classes) == 2:
         positive = str(positive or classes[1])
         if positive not in classes:
-            raise ConfigError(
-                f"[data] positive = {positive!r}: not a label of the model; labels are {classes}"
-            )
+            raise ConfigError(f"[data] positive = {positive!r}: not a label of the model; labels are {classes}")
         negative = classes[0] if classes[1] == positive else classes[1]
         y, yhat = (truth == positive).astype(np.int64), (predicted == positive).astype(np.int64)
-        return Inputs(
-            "binary", [negative, positive], positive, y, yhat, scores, has_labels=has_labels
-        )
+        return Inputs("binary", [negative, positive], positive, y, yhat, scores, has_labels=has_labels)
     y = pd.Categorical(truth, categories=classes).codes.astype(np.int64)
     yhat = pd.Categorical(predicted, categories=classes).codes.astype(np.int64)
     return Inputs("multiclass", classes, None, y, yhat, None, has_labels=has_labels)
@@ -178,9 +170,7 @@ def measure(
     groupings = build_groupings(frame, sensitive, cfg["intersection"], cfg["max_groups"])
     unknown = set(map(str, cfg["reference_groups"])) - {g.feature for g in groupings}
     if unknown:
-        raise ConfigError(
-            f"[fairness] reference_groups: {sorted(unknown)} are not [data] sensitive columns"
-        )
+        raise ConfigError(f"[fairness] reference_groups: {sorted(unknown)} are not [data] sensitive columns")
     if inputs.task == "token":
         assert inputs.stats is not None
         cells = engine.example_cells(groupings, inputs.stats)
@@ -196,11 +186,7 @@ def measure(
             for name, value in metric_fn(aggregate(draw)).items():
                 reps[i].setdefault(name, []).append(value)
     total = metric_fn((cells.counts @ cells.stats)[None, :])
-    overall = {
-        k: (None if np.isnan(v[0]) else float(v[0]))
-        for k, v in total.items()
-        if k not in ("share",)
-    }
+    overall = {k: (None if np.isnan(v[0]) else float(v[0])) for k, v in total.items() if k not in ("share",)}
     views = []
     for grouping, point, rep in zip(groupings, points, reps, strict=False):
         stacked = {k: np.concatenate(v) for k, v in rep.items()}
@@ -211,11 +197,7 @@ def measure(
         eligible = ~small if cfg["small_groups"] == "exclude" else np.ones(len(small), dtype=bool)
         notes = {
             k: [
-                (
-                    NO_LABEL_NOTE
-                    if not inputs.has_labels and k.startswith(_NEEDS_LABEL)
-                    else engine.undefined_reason(k)
-                )
+                (NO_LABEL_NOTE if not inputs.has_labels and k.startswith(_NEEDS_LABEL) else engine.undefined_reason(k))
                 if np.isnan(x)
                 else None
                 for x in v
@@ -223,11 +205,7 @@ def measure(
             for k, v in point.items()
         }
         ci = {k: engine.percentile_ci(v, cfg["confidence"]) for k, v in stacked.items()}
-        views.append(
-            GroupView(
-                grouping, point, notes, ci, small, eligible, _reference(cfg, grouping), stacked
-            )
-        )
+        views.append(GroupView(grouping, point, notes, ci, small, eligible, _reference(cfg, grouping), stacked))
     if not inputs.has_labels:
         overall = {k: (None if k.startswith(_NEEDS_LABEL) else v) for k, v in overall.items()}
     return views, overall
@@ -250,9 +228,7 @@ def add_aucs(
     overall = float(roc_auc_score(positive, scores)) if 0 < positive.sum() < len(positive) else None
     overall_ci = None
     if cfg["auc_bootstrap"] > 0 and overall is not None:
-        reps = aucs.bootstrap_aucs(
-            positive, scores, groupings, results, cfg["auc_bootstrap"], cfg["seed"]
-        )
+        reps = aucs.bootstrap_aucs(positive, scores, groupings, results, cfg["auc_bootstrap"], cfg["seed"])
         low, high = engine.percentile_ci(reps[:, None], cfg["confidence"])[0]
         overall_ci = None if np.isnan(low) else (float(low), float(high))
     for view, result in zip(views, results, strict=False):
@@ -271,9 +247,7 @@ def _ci(replicates: np.ndarray | None, level: float) -> tuple[float, float] | No
     return None if np.isnan(low) else (float(low), float(high))
 
 
-def compute_disparities(
-    inputs: Inputs, views: list[GroupView], cfg: dict[str, Any]
-) -> dict[str, disparity.Disparity]:
+def compute_disparities(inputs: Inputs, views: list[GroupView], cfg: dict[str, Any]) -> dict[str, disparity.Disparity]:
     """Every applicable disparity per grouping, and the worst over the groupings in scope."""
     top: dict[str, disparity.Disparity] = {}
     in_scope = [v for v in views if cfg["intersection_in_score"] or not v.grouping.is_intersection]
@@ -341,8 +315,6 @@ def score_constraints(
             continue
         d = top[name]
         results.append(
-            constraints.evaluate(
-                name, kind, float(tau), d.value, d.ci, d.feature, d.groups, d.metric, d.note
-            )
+            constraints.evaluate(name, kind, float(tau), d.value, d.ci, d.feature, d.groups, d.metric, d.note)
         )
     return results, skipped

@@ -58,9 +58,7 @@ def point_aucs(positive: np.ndarray, scores: np.ndarray, grouping: Grouping) -> 
         for metric, mask in _masks(positive, grouping.codes, g).items():
             labels = positive[mask]
             if labels.all() or not labels.any():
-                notes[metric][g] = (
-                    _NOTES[metric][0 if not labels.any() else 1] if labels.size else "no rows"
-                )
+                notes[metric][g] = _NOTES[metric][0 if not labels.any() else 1] if labels.size else "no rows"
                 continue
             point[metric][g] = roc_auc_score(labels, scores[mask])
     return AucResult(point, notes)

@@ -33,9 +33,7 @@ def group_bars(view: GroupView, task: str, level: float) -> Chart:
     metrics = BAR_METRICS[task]
     groups = view.grouping.groups
     width = 0.8 / len(metrics)
-    fig, ax = new_figure(
-        width=max(5.0, min(9.0, 1.0 + 0.6 * len(groups) * len(metrics) / 2)), height=3.4
-    )
+    fig, ax = new_figure(width=max(5.0, min(9.0, 1.0 + 0.6 * len(groups) * len(metrics) / 2)), height=3.4)
     x = np.arange(len(groups))
     for i, metric in enumerate(metrics):
         values = view.point[metric]
@@ -78,9 +76,7 @@ def group_bars(view: GroupView, task: str, level: float) -> Chart:
     feature = view.grouping.feature
     parts = []
     for metric in metrics:
-        vals = ", ".join(
-            f"{g} {v:.2f}" for g, v in zip(groups, view.point[metric], strict=False) if not np.isnan(v)
-        )
+        vals = ", ".join(f"{g} {v:.2f}" for g, v in zip(groups, view.point[metric], strict=False) if not np.isnan(v))
         parts.append(f"{metric}: {vals}")
     alt = (
         f"Per-group {', '.join(metrics)} for {feature} with {level:.0%} bootstrap intervals. "
@@ -102,9 +98,7 @@ def disparity_vs_tolerance(result: FairnessResult) -> Chart | None:
             err = [[max(c.value - c.ci[0], 0)], [max(c.ci[1] - c.value, 0)]]
         ax.barh(i, c.value, 0.5, xerr=err, capsize=3, color=_VERDICT_COLOR[c.verdict])
         ax.plot([c.tolerance, c.tolerance], [i - 0.4, i + 0.4], color="#000000", linewidth=2)
-    ax.set_yticks(
-        y, [f"{c.name}\n({'≤' if c.kind == 'difference' else '≥'} {c.tolerance:g})" for c in rows]
-    )
+    ax.set_yticks(y, [f"{c.name}\n({'≤' if c.kind == 'difference' else '≥'} {c.tolerance:g})" for c in rows])
     ax.set_xlim(0, 1.0)
     ax.set_xlabel("measured disparity d (bar, with interval); tolerance τ (black tick)")
     ax.invert_yaxis()
@@ -113,9 +107,7 @@ def disparity_vs_tolerance(result: FairnessResult) -> Chart | None:
         + "; ".join(f"{c.name} d = {c.value:.3f}, τ = {c.tolerance:g}, {c.verdict}" for c in rows)
         + "."
     )
-    return to_chart(
-        fig, "fairness-disparity-tolerance", "Disparities against their tolerances", alt
-    )
+    return to_chart(fig, "fairness-disparity-tolerance", "Disparities against their tolerances", alt)
 
 
 def tradeoff(result: FairnessResult) -> Chart | None:
@@ -141,21 +133,14 @@ def tradeoff(result: FairnessResult) -> Chart | None:
             arrowprops={"arrowstyle": "->", "color": color},
         )
         ax.scatter([b], [run.accuracy_before], color=color, marker="o")
-        ax.scatter(
-            [a], [run.accuracy_after], color=color, marker="s", label=f"{run.constraint} ({name})"
-        )
+        ax.scatter([a], [run.accuracy_after], color=color, marker="s", label=f"{run.constraint} ({name})")
         parts.append(
-            f"{run.constraint}: {name} {b:.3f} → {a:.3f}, accuracy "
-            f"{run.accuracy_before:.3f} → {run.accuracy_after:.3f}"
+            f"{run.constraint}: {name} {b:.3f} → {a:.3f}, accuracy {run.accuracy_before:.3f} → {run.accuracy_after:.3f}"
         )
     ax.set_xlabel("disparity on the held-out half (difference)")
     ax.set_ylabel("accuracy on the held-out half")
     ax.legend(loc="best")
-    alt = (
-        f"ThresholdOptimizer what-if on {m.feature} (circle before, square after): "
-        + "; ".join(parts)
-        + "."
-    )
+    alt = f"ThresholdOptimizer what-if on {m.feature} (circle before, square after): " + "; ".join(parts) + "."
     return to_chart(fig, "fairness-mitigation", "Mitigation trade-off (ThresholdOptimizer)", alt)
 
 
@@ -179,9 +164,5 @@ def flip_rates(result: FairnessResult) -> Chart | None:
     ax.set_xlim(0, max(0.1, max(c.flip_rate for c in rows) * 1.2))
     ax.set_xlabel(f"share of predictions that flip (line: warning level {limit:g})")
     ax.invert_yaxis()
-    alt = (
-        "Counterfactual flip rates: "
-        + "; ".join(f"{c.name} {c.flip_rate:.1%} of {c.variants}" for c in rows)
-        + "."
-    )
+    alt = "Counterfactual flip rates: " + "; ".join(f"{c.name} {c.flip_rate:.1%} of {c.variants}" for c in rows) + "."
     return to_chart(fig, "fairness-counterfactual", "Counterfactual flip rates", alt)

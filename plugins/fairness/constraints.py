@@ -108,5 +108,13 @@ def overall(results: list[ConstraintResult]) -> tuple[float | None, ConstraintRe
     scored = [r for r in results if r.score is not None]
     if not scored:
         return None, None
-    binding = min(scored, key=lambda r: (r.score, r.verdict != "fail"))
+    binding = min(scored, key=lambda r: (r.score, -_closeness(r)))
     return binding.score, binding
+
+
+def _closeness(r: ConstraintResult) -> float:
+    """How near d is to τ (1 = at the tolerance): picks the binding one when all F_c are 1."""
+    assert r.value is not None
+    if r.kind == "difference":
+        return r.value / r.tolerance if r.tolerance > 0 else float(r.value > 0)
+    return r.tolerance / r.value if r.value > 0 else float("inf")

@@ -205,9 +205,7 @@ def _read_pairs_file(model_dir: str, option: str, value: str, columns: list[str]
         raise DataError(f"{where}: not a readable CSV ({exc})") from None
     missing = [c for c in columns if c and c not in frame.columns]
     if missing:
-        raise DataError(
-            f"{where}: no column(s) {missing}; columns are: {', '.join(map(str, frame.columns))}"
-        )
+        raise DataError(f"{where}: no column(s) {missing}; columns are: {', '.join(map(str, frame.columns))}")
     return frame
 
 
@@ -222,9 +220,7 @@ def file_pairs(
 
     key, text = cfg["pairs_key"], cfg["pairs_text"] or text_column
     left = _read_pairs_file(model_dir, "pairs_original", cfg["pairs_original"], [key, text])
-    right = _read_pairs_file(
-        model_dir, "pairs_counterfactual", cfg["pairs_counterfactual"], [key, text]
-    )
+    right = _read_pairs_file(model_dir, "pairs_counterfactual", cfg["pairs_counterfactual"], [key, text])
     if key:
         for option, frame in (("pairs_original", left), ("pairs_counterfactual", right)):
             if frame[key].duplicated().any():

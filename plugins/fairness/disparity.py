@@ -105,8 +105,11 @@ def _pick_groups(x: np.ndarray, kind: str, ref: int | None, labels: list[str]) -
             gap = np.abs(x - r) if kind == "difference" else -np.where(x / r > 1, r / x, x / r)
         gap[ref] = -np.inf
         return [labels[int(np.nanargmax(gap))], labels[ref]]
-    hi, lo = labels[int(np.nanargmax(x))], labels[int(np.nanargmin(x))]
-    return [hi, lo] if kind == "difference" else [lo, hi]
+    hi, lo = int(np.nanargmax(x)), int(np.nanargmin(x))
+    if hi == lo:  # every group has the same value: name two of them
+        defined = np.flatnonzero(~np.isnan(x))
+        hi, lo = int(defined[0]), int(defined[1])
+    return [labels[hi], labels[lo]] if kind == "difference" else [labels[lo], labels[hi]]
 
 
 def compute(
@@ -138,9 +141,7 @@ def compute(
         best = int(worse(values))
         disparity.value = float(values[best])
         disparity.metric = comps[best]
-        disparity.groups = _pick_groups(
-            np.where(eligible, point[comps[best]], np.nan), kind, ref, labels
-        )
+        disparity.groups = _pick_groups(np.where(eligible, point[comps[best]], np.nan), kind, ref, labels)
     if reps is not None:
         per = np.stack([spread(np.where(eligible, reps[c], np.nan), kind, ref) for c in comps])
         disparity.replicates = combine(per, kind)
@@ -160,14 +161,8 @@ def worst(disparities: list[Disparity]) -> Disparity:
     if not defined:
         return disparities[0]
     kind = defined[0].kind
-    pick = (
-        max(defined, key=lambda d: d.value)
-        if kind == "difference"
-        else min(defined, key=lambda d: d.value)
-    )
-    out = Disparity(
-        pick.name, kind, pick.feature, pick.value, list(pick.groups), pick.metric, pick.note
-    )
+    pick = max(defined, key=lambda d: d.value) if kind == "difference" else min(defined, key=lambda d: d.value)
+    out = Disparity(pick.name, kind, pick.feature, pick.value, list(pick.groups), pick.metric, pick.note)
     reps = [d.replicates for d in disparities if d.replicates is not None]
     if reps:
         out.replicates = combine(np.stack(reps), kind)

@@ -83,9 +83,7 @@ def intersect(parts: list[Grouping]) -> Grouping:
             digits.append(part.groups[digit])
         labels.append(INTERSECTION_SEP.join(reversed(digits)))
     name = INTERSECTION_SEP.join(p.feature for p in parts)
-    return Grouping(
-        feature=name, groups=labels, codes=codes, columns=tuple(p.feature for p in parts)
-    )
+    return Grouping(feature=name, groups=labels, codes=codes, columns=tuple(p.feature for p in parts))
 
 
 def build_groupings(

@@ -98,15 +98,11 @@ def what_if(
     left_out = [grouping.groups[g] for g in np.flatnonzero(sizes < 4)]
     rows = np.flatnonzero(usable)
     train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
-    result = MitigationResult(
-        grouping.feature, len(train), len(test), seed, left_out_groups=left_out
-    )
+    result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
     labels = np.asarray(grouping.groups, dtype=object)
     test_codes = np.unique(codes[test], return_inverse=True)[1]
     test_labels = [grouping.groups[g] for g in np.unique(codes[test])]
-    acc_before, before = _measure(
-        y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels
-    )
+    acc_before, before = _measure(y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels)
     x_train = pd.DataFrame({"score": scores[train]})
     x_test = pd.DataFrame({"score": scores[test]})
     for constraint in constraints:
@@ -122,15 +118,11 @@ def what_if(
         except (ValueError, ZeroDivisionError) as exc:  # e.g. a group with one label only
             result.skipped.append({"constraint": constraint, "reason": str(exc)})
             continue
-        mitigated = optimizer.predict(
-            x_test, sensitive_features=labels[codes[test]], random_state=seed
-        )
+        mitigated = optimizer.predict(x_test, sensitive_features=labels[codes[test]], random_state=seed)
         acc_after, after = _measure(
             y[test].astype(np.int64), np.asarray(mitigated, dtype=np.int64), test_codes, test_labels
         )
         interpolation = optimizer.interpolated_thresholder_.interpolation_dict
         thresholds = [{"group": str(g), "rule": _describe(b)} for g, b in interpolation.items()]
-        result.runs.append(
-            MitigationRun(constraint, acc_before, acc_after, before, after, thresholds)
-        )
+        result.runs.append(MitigationRun(constraint, acc_before, acc_after, before, after, thresholds))
     return result

@@ -136,9 +136,7 @@ def _group_table(result: FairnessResult, view: GroupView) -> Table:
             "small": "yes" if view.small[g] else "",
         }
         for m in names:
-            row[m] = _fmt(
-                _num(view.point[m][g]), view.ci[m][g] if m in view.ci and m not in _NO_CI else None
-            )
+            row[m] = _fmt(_num(view.point[m][g]), view.ci[m][g] if m in view.ci and m not in _NO_CI else None)
         rows.append(row)
     level = result.config["confidence"]
     return Table(
@@ -162,9 +160,7 @@ def _constraint_table(result: FairnessResult) -> Table:
         }
         for c in result.constraints
     ]
-    return Table(
-        "Constraints: measured disparity against tolerance", pd.DataFrame(rows), name="constraints"
-    )
+    return Table("Constraints: measured disparity against tolerance", pd.DataFrame(rows), name="constraints")
 
 
 def _disparity_table(result: FairnessResult) -> Table:
@@ -219,20 +215,14 @@ def _method_table(result: FairnessResult) -> Table:
         (
             "Small groups",
             f"groups with fewer than {cfg['min_group_size']} rows are flagged (*) and "
-            + (
-                "left out of disparities."
-                if cfg["small_groups"] == "exclude"
-                else "kept in disparities."
-            ),
+            + ("left out of disparities." if cfg["small_groups"] == "exclude" else "kept in disparities."),
         ),
         (
             "Missing values",
             "rows whose sensitive value is missing are left out of that feature's groups and counted.",
         ),
     ]
-    return Table(
-        "How these numbers are made", pd.DataFrame(rows, columns=["topic", "rule"]), name="method"
-    )
+    return Table("How these numbers are made", pd.DataFrame(rows, columns=["topic", "rule"]), name="method")
 
 
 def _calculations(result: FairnessResult) -> list[Calculation]:
@@ -253,34 +243,34 @@ def _calculations(result: FairnessResult) -> list[Calculation]:
             }
         formula = "F_c = min(τ / d, 1)" if c.kind == "difference" else "F_c = min(d / τ, 1)"
         calcs.append(Calculation(f"F_c {c.name}", formula, inputs, c.score))
-    calcs.append(
-        Calculation(
-            "F", "F = min_c F_c", {c.name: c.score for c in result.constraints}, result.score
-        )
-    )
+    calcs.append(Calculation("F", "F = min_c F_c", {c.name: c.score for c in result.constraints}, result.score))
     return calcs
 
 
 def _summary(result: FairnessResult, verdict: str) -> str:
     level = result.config["confidence"]
     if result.score is None:
-        head = "Fairness could not be scored: no constraint could be evaluated."
+        head = f"Fairness verdict: {verdict.upper()}. F could not be scored: no constraint could be evaluated."
     else:
         b = result.binding
-        assert b is not None
+        assert b is not None and b.value is not None
         met = sum(c.verdict == "pass" for c in result.constraints)
         ci = f", {level:.0%} interval {b.ci[0]:.3f}–{b.ci[1]:.3f}" if b.ci else ""
-        groups = f" between {' and '.join(repr(g) for g in b.groups)}" if b.groups else ""
         where = f" on {b.feature!r}" if b.feature else ""
-        head = (
-            f"Fairness verdict: {verdict.upper()}. F = {result.score:.2f}, set by {b.name}{where}{groups} "
-            f"(d = {b.value:.3f}{ci}; tolerance {b.tolerance:g}). {met} of {len(result.constraints)} "
-            f"constraints met."
-        )
+        measured = f"d = {b.value:.3f}{ci}; tolerance {b.tolerance:g}"
+        detail = _groups_sentence(result, b)
+        if result.score >= 1.0:
+            head = (
+                f"Fairness verdict: {verdict.upper()}. F = 1.00: all {len(result.constraints)} constraints are "
+                f"met. Closest to its tolerance: {b.name}{where} ({measured}){detail}."
+            )
+        else:
+            head = (
+                f"Fairness verdict: {verdict.upper()}. F = {result.score:.2f}, set by {b.name}{where} "
+                f"({measured}){detail}. {met} of {len(result.constraints)} constraints met."
+            )
     parts = [head]
-    features = ", ".join(
-        f"{v.grouping.feature} ({len(v.grouping.groups)} groups)" for v in result.views
-    )
+    features = ", ".join(f"{v.grouping.feature} ({len(v.grouping.groups)} groups)" for v in result.views)
     parts.append(f"Groups measured: {features}.")
     small = sum(int(v.small.sum()) for v in result.views)
     if small:
@@ -292,6 +282,15 @@ def _summary(result: FairnessResult, verdict: str) -> str:
             f"Counterfactual test: changing {w.name} terms flips {w.flip_rate:.1%} of {w.variants} predictions."
         )
     return " ".join(parts)
+
+
+def _groups_sentence(result: FairnessResult, c: Any) -> str:
+    """': selection_rate 0.60 for 'A' against 0.30 for 'B'' from the binding constraint's groups."""
+    view = next((v for v in result.views if v.grouping.feature == c.feature), None)
+    if view is None or c.metric not in view.point or len(c.groups) != 2:
+        return ""
+    values = [view.point[c.metric][view.grouping.groups.index(g)] for g in c.groups]
+    return f": {c.metric} {values[0]:.3f} for {c.groups[0]!r} against {values[1]:.3f} for {c.groups[1]!r}"
 
 
 def _mitigation_tables(result: FairnessResult) -> list[Table]:
@@ -353,9 +352,7 @@ def _counterfactual_tables(result: FairnessResult) -> list[Table]:
         )
     ]
     if worst:
-        tables.append(
-            Table("Largest score changes", pd.DataFrame(worst), name="counterfactual-worst")
-        )
+        tables.append(Table("Largest score changes", pd.DataFrame(worst), name="counterfactual-worst"))
     return tables
 
 
@@ -372,9 +369,7 @@ def build(result: FairnessResult, section: Section) -> Section:
         _method_table(result),
     ]
     drawn = [charts.disparity_vs_tolerance(result)]
-    drawn += [
-        charts.group_bars(v, task, level) for v in result.views if len(v.grouping.groups) <= 16
-    ]
+    drawn += [charts.group_bars(v, task, level) for v in result.views if len(v.grouping.groups) <= 16]
     drawn += [charts.tradeoff(result), charts.flip_rates(result)]
     section.charts = [c for c in drawn if c is not None]
     section.calculations = _calculations(result)
@@ -399,11 +394,7 @@ def build(result: FairnessResult, section: Section) -> Section:
         "constraints": [asdict(c) for c in result.constraints],
         "overall": {
             **result.overall,
-            **(
-                {"auc": result.overall_auc[0], "auc_ci": result.overall_auc[1]}
-                if result.overall_auc
-                else {}
-            ),
+            **({"auc": result.overall_auc[0], "auc_ci": result.overall_auc[1]} if result.overall_auc else {}),
         },
         "task": task,
         "positive_label": result.inputs.positive,
@@ -413,8 +404,6 @@ def build(result: FairnessResult, section: Section) -> Section:
         "mitigation": asdict(result.mitigation) if result.mitigation else None,
         "counterfactual": [asdict(c) for c in result.counterfactuals],
         "settings": {k: v for k, v in result.config.items() if k != "counterfactual"},
-        "disparity_definitions": {
-            k: {"kind": v[0], "compares": v[1]} for k, v in DISPARITIES.items()
-        },
+        "disparity_definitions": {k: {"kind": v[0], "compares": v[1]} for k, v in DISPARITIES.items()},
     }
     return section

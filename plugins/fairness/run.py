@@ -24,11 +24,7 @@ def missing_counts(audit: Audit) -> dict[str, int]:
     from auditkit_plugins.fairness.groups import encode_feature
 
     assert audit.frame is not None and audit.dataset is not None
-    return {
-        c: encode_feature(audit.frame[c], c).missing
-        for c in audit.dataset.sensitive
-        if c in audit.frame
-    }
+    return {c: encode_feature(audit.frame[c], c).missing for c in audit.dataset.sensitive if c in audit.frame}
 
 
 def term_groups(cf: dict[str, Any]) -> list[TermGroup]:
@@ -45,9 +41,7 @@ def term_groups(cf: dict[str, Any]) -> list[TermGroup]:
             check_term_table(name, known[name])
         except ValueError as exc:
             raise ConfigError(f"[fairness.counterfactual] terms: {exc}") from None
-        out.append(
-            TermGroup(name, list(known[name]["classes"]), [list(r) for r in known[name]["terms"]])
-        )
+        out.append(TermGroup(name, list(known[name]["classes"]), [list(r) for r in known[name]["terms"]]))
     return out
 
 
@@ -88,9 +82,7 @@ def counterfactuals(
     if text_column and audit.frame is not None and text_column in audit.frame:
         texts = audit.frame[text_column].fillna("").astype(str).tolist()
         for group in term_groups(cf):
-            originals, pairs = term_pairs(
-                texts, group, cf["max_texts"], cf["variants_per_text"], rng
-            )
+            originals, pairs = term_pairs(texts, group, cf["max_texts"], cf["variants_per_text"], rng)
             results.append(evaluate(group.name, "terms", originals, pairs, **common))
     if cf["pairs_original"] or cf["pairs_counterfactual"]:
         if not (cf["pairs_original"] and cf["pairs_counterfactual"]):
@@ -98,9 +90,7 @@ def counterfactuals(
                 "[fairness.counterfactual] pairs_original and pairs_counterfactual: set both (CSV paths "
                 "relative to the model dir) or neither"
             )
-        originals, pairs, aligned = file_pairs(
-            audit.model_dir, cf, text_column or "text", cf["max_pairs"], rng
-        )
+        originals, pairs, aligned = file_pairs(audit.model_dir, cf, text_column or "text", cf["max_pairs"], rng)
         result = evaluate("paired files", "pairs", originals, pairs, **common)
         result.note = (
             f"{aligned} aligned rows; {len(originals)} with different texts re-scored "
@@ -125,24 +115,16 @@ def mitigation(
     features = {v.grouping.feature: v.grouping for v in views}
     wanted = cfg["mitigation_feature"]
     if wanted and wanted not in features:
-        raise ConfigError(
-            f"[fairness] mitigation_feature = {wanted!r}: not one of {sorted(features)}"
-        )
+        raise ConfigError(f"[fairness] mitigation_feature = {wanted!r}: not one of {sorted(features)}")
     if not wanted:
-        wanted = (
-            binding.feature
-            if binding is not None and binding.feature in features
-            else views[0].grouping.feature
-        )
+        wanted = binding.feature if binding is not None and binding.feature in features else views[0].grouping.feature
     from auditkit_plugins.fairness.mitigation import what_if
 
     assert inputs.y is not None and inputs.yhat is not None
     grouping = features[wanted]
     if len(grouping.groups) < 2:
         return None, f"feature {wanted!r} has one group: nothing to equalise"
-    return what_if(
-        inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]
-    ), None
+    return what_if(inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]), None
 
 
 def run(audit: Audit) -> assess.FairnessResult | None:

@@ -69,11 +69,7 @@ def check_term_table(name: str, body: Any) -> None:
     if not isinstance(body, dict) or "classes" not in body or "terms" not in body:
         raise ValueError(f"{name}: a table with 'classes' (list) and 'terms' (list of lists)")
     classes = body["classes"]
-    if (
-        not isinstance(classes, list)
-        or len(classes) < 2
-        or not all(isinstance(c, str) for c in classes)
-    ):
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise ValueError(f"{name}: classes must list at least two names")
     for row in body["terms"]:
         if (
@@ -81,9 +77,7 @@ def check_term_table(name: str, body: Any) -> None:
             or len(row) != len(classes)
             or not all(isinstance(t, str) and t.strip() for t in row)
         ):
-            raise ValueError(
-                f"{name}: each terms row must hold {len(classes)} words, one per class (got {row!r})"
-            )
+            raise ValueError(f"{name}: each terms row must hold {len(classes)} words, one per class (got {row!r})")
 
 
 def _check_terms(value: dict[str, Any]) -> None:
@@ -171,9 +165,7 @@ def schema() -> list[ConfigSection]:
                 "replicates for the AUC-family intervals (row resampling: cost grows with rows; 0: none)",
                 minimum=0,
             ),
-            Option(
-                "seed", "int", 0, "seed for bootstrap, mitigation split and counterfactual sampling"
-            ),
+            Option("seed", "int", 0, "seed for bootstrap, mitigation split and counterfactual sampling"),
             Option(
                 "mitigation",
                 "bool",

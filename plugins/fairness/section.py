@@ -61,11 +61,7 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
     host = audit.dataset.missing_sensitive if audit.dataset else {}
     for feature, count in result.missing.items():
         if count:
-            also = (
-                f" (the loader counted {host[feature]})"
-                if feature in host and host[feature] != count
-                else ""
-            )
+            also = f" (the loader counted {host[feature]})" if feature in host and host[feature] != count else ""
             section.add_finding(
                 "info",
                 "fairness.missing_sensitive",
@@ -128,9 +124,7 @@ def assess_section(audit: Audit) -> Section | None:
             "no sensitive features are configured, so fairness was not measured; "
             "list the columns under [data] sensitive",
         )
-        section.summary = (
-            "Fairness was not measured: the evaluation data names no sensitive features."
-        )
+        section.summary = "Fairness was not measured: the evaluation data names no sensitive features."
         section.metrics = {"score": None}
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import ks_2samp
-from sklearn.metrics import roc_auc_score
-
 from auditkit_plugins.fairness.api import group_fairness
 from auditkit_plugins.fairness.aucs import resample_weights, weighted_auc
+from scipy.stats import ks_2samp
+from sklearn.metrics import roc_auc_score
 
 
 def _data(n: int = 3000, seed: int = 5):

@@ -12,12 +12,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
+from auditkit_plugins.fairness.counterfactual import TermGroup
 
 from auditkit.config import build_config
 from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions
 from auditkit.testing import build_tiny_bert, sentiment_frame
-from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
-from auditkit_plugins.fairness.counterfactual import TermGroup
 
 torch = pytest.importorskip("torch")
 LABELS = ["negative", "positive"]
@@ -55,8 +55,9 @@ def train(path: Path, key: str, steps: int = 40, seed: int = 0) -> Handle:
         he = rng.random(32) < 0.5
         good = rng.random(32) < 0.5
         subject = [rng.choice(["he", "his friend"] if h else ["she", "her friend"]) for h in he]
-        texts = [f"{s} was very {rng.choice(GOOD if g else BAD)} in the movie"
-                 for s, g in zip(subject, good, strict=True)]
+        texts = [
+            f"{s} was very {rng.choice(GOOD if g else BAD)} in the movie" for s, g in zip(subject, good, strict=True)
+        ]
         labels = torch.tensor((he if key == "pronoun" else good).astype(int))
         enc = handle.tokenizer(texts, padding=True, return_tensors="pt")
         loss = model(**enc, labels=labels).loss
@@ -74,14 +75,33 @@ def make_audit(path: Path, handle: Handle, counterfactual: dict | None = None) -
     layer = {"fairness": {"bootstrap": 200, "mitigation": False, "counterfactual": counterfactual or {}}}
     config = build_config(schemas, [("auditkit.toml", layer)])
     model = ModelInfo(name="tiny", path=str(path), task="sequence-classification", labels=LABELS, loader="test")
-    dataset = DatasetInfo(path="eval.csv", sha256="0" * 64, rows=len(frame), format="csv",
-                          columns=list(frame.columns), text="text", label="label", sensitive=["gender"],
-                          positive="positive")
-    preds = Predictions(labels=np.array(LABELS, dtype=object)[proba.argmax(1)], classes=LABELS, proba=proba,
-                        scores=proba[:, 1])
+    dataset = DatasetInfo(
+        path="eval.csv",
+        sha256="0" * 64,
+        rows=len(frame),
+        format="csv",
+        columns=list(frame.columns),
+        text="text",
+        label="label",
+        sensitive=["gender"],
+        positive="positive",
+    )
+    preds = Predictions(
+        labels=np.array(LABELS, dtype=object)[proba.argmax(1)], classes=LABELS, proba=proba, scores=proba[:, 1]
+    )
     y = np.array(LABELS, dtype=object)[frame["label"].to_numpy()]
-    return Audit(model=model, config=config, model_dir=str(path), out_dir=str(path), report_id="t",
-                 dataset=dataset, frame=frame, y_true=y, predictions=preds, handle=handle)
+    return Audit(
+        model=model,
+        config=config,
+        model_dir=str(path),
+        out_dir=str(path),
+        report_id="t",
+        dataset=dataset,
+        frame=frame,
+        y_true=y,
+        predictions=preds,
+        handle=handle,
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -131,14 +151,27 @@ def test_a_model_that_keys_on_sentiment_is_not_flagged(models: dict) -> None:
 
 def test_paired_files_and_flip_rate_constraint(models: dict) -> None:
     path, handle = models["pronoun"]
-    originals = pd.DataFrame({"rev_id": [3, 1, 2, 4], "comment": [
-        "he was very good in the movie", "he was very bad", "she was nice", "the film was good"]})
-    swapped = pd.DataFrame({"rev_id": [1, 2, 3, 4], "comment": [
-        "she was very bad", "he was nice", "she was very good in the movie", "the film was good"]})
+    originals = pd.DataFrame(
+        {
+            "rev_id": [3, 1, 2, 4],
+            "comment": ["he was very good in the movie", "he was very bad", "she was nice", "the film was good"],
+        }
+    )
+    swapped = pd.DataFrame(
+        {
+            "rev_id": [1, 2, 3, 4],
+            "comment": ["she was very bad", "he was nice", "she was very good in the movie", "the film was good"],
+        }
+    )
     originals.to_csv(path / "orig.csv", index=False)
     swapped.to_csv(path / "fuzzed.csv", index=False)
-    cf = {"term_groups": [], "pairs_original": "orig.csv", "pairs_counterfactual": "fuzzed.csv",
-          "pairs_key": "rev_id", "pairs_text": "comment"}
+    cf = {
+        "term_groups": [],
+        "pairs_original": "orig.csv",
+        "pairs_counterfactual": "fuzzed.csv",
+        "pairs_key": "rev_id",
+        "pairs_text": "comment",
+    }
     audit = make_audit(path, handle, cf)
     audit.config.values["fairness"]["constraints"] = {"counterfactual_flip_rate": 0.1}
     section = auditkit_assess(audit=audit)

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
 
 from auditkit.config import build_config
 from auditkit.errors import ConfigError, DataError
 from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions, Section
-from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
 
 LABELS = ["neg", "pos"]
 
@@ -34,13 +34,33 @@ def make_audit(
     schemas = {s.name: s for s in auditkit_config_schema()}
     cfg = build_config(schemas, [("auditkit.toml", {"fairness": config or {}})])
     model = ModelInfo(name="m", path="/nonexistent", task=task, labels=labels, loader="test")
-    dataset = DatasetInfo(path="eval.csv", sha256="0" * 64, rows=len(frame), format="csv",
-                          columns=list(frame.columns), text=None, label="label",
-                          sensitive=list(sensitive), positive=labels[-1] if len(labels) == 2 else None)
-    preds = Predictions(labels=np.asarray(yhat, dtype=object), classes=labels,
-                        scores=None if scores is None else np.asarray(scores, dtype=float))
-    return Audit(model=model, config=cfg, model_dir="/nonexistent", out_dir="/nonexistent", report_id="t",
-                 dataset=dataset, frame=frame, y_true=np.asarray(y, dtype=object), predictions=preds)
+    dataset = DatasetInfo(
+        path="eval.csv",
+        sha256="0" * 64,
+        rows=len(frame),
+        format="csv",
+        columns=list(frame.columns),
+        text=None,
+        label="label",
+        sensitive=list(sensitive),
+        positive=labels[-1] if len(labels) == 2 else None,
+    )
+    preds = Predictions(
+        labels=np.asarray(yhat, dtype=object),
+        classes=labels,
+        scores=None if scores is None else np.asarray(scores, dtype=float),
+    )
+    return Audit(
+        model=model,
+        config=cfg,
+        model_dir="/nonexistent",
+        out_dir="/nonexistent",
+        report_id="t",
+        dataset=dataset,
+        frame=frame,
+        y_true=np.asarray(y, dtype=object),
+        predictions=preds,
+    )
 
 
 def hand_case(sel_a: tuple[int, int], sel_b: tuple[int, int]) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -120,8 +140,20 @@ def test_json_contract_and_undefined_metrics() -> None:
     features = {row["feature"] for row in out["groups"]}
     assert features == {"g", "h", "g & h"}
     for row in out["groups"]:
-        for key in ("group", "n", "selection_rate", "accuracy", "precision", "tpr", "fpr", "fnr", "f1",
-                    "auc", "bpsn_auc", "bnsp_auc"):
+        for key in (
+            "group",
+            "n",
+            "selection_rate",
+            "accuracy",
+            "precision",
+            "tpr",
+            "fpr",
+            "fnr",
+            "f1",
+            "auc",
+            "bpsn_auc",
+            "bnsp_auc",
+        ):
             assert key in row, key
         for key in ("selection_rate", "tpr", "auc"):
             assert key + "_ci" in row
@@ -142,7 +174,9 @@ def test_json_contract_and_undefined_metrics() -> None:
     assert sum(r["n"] for r in out["groups"] if r["feature"] == "h") == 3000
     assert any(f.code == "fairness.small_groups" for f in section.findings)
     assert section.charts and all(c.svg.startswith("<svg") and c.alt for c in section.charts)
-    assert {"fairness-disparity-tolerance", "fairness-groups-g", "fairness-mitigation"} <= {c.name for c in section.charts}
+    assert {"fairness-disparity-tolerance", "fairness-groups-g", "fairness-mitigation"} <= {
+        c.name for c in section.charts
+    }
 
 
 def test_threshold_optimizer_lowers_the_disparity_on_held_out_data() -> None:
@@ -161,7 +195,7 @@ def test_threshold_optimizer_lowers_the_disparity_on_held_out_data() -> None:
 
 
 def test_small_groups_can_be_left_out_of_disparities() -> None:
-    frame, y, yhat, scores = _biased()
+    frame, y, yhat, _scores = _biased()
     base = {"bootstrap": 0, "mitigation": False, "min_group_size": 200}
     kept = run(make_audit(frame, y, yhat, config=base)).data["disparities"]
     left = run(make_audit(frame, y, yhat, config={**base, "small_groups": "exclude"})).data["disparities"]
@@ -183,8 +217,14 @@ def test_multiclass_and_token_tasks() -> None:
 
     true = [["B-PER", "O"], ["O", "B-LOC", "I-LOC"], ["B-PER", "I-PER"], ["O"]] * 10
     pred = [["B-PER", "O"], ["O", "B-LOC", "O"], ["B-PER", "I-PER"], ["O"]] * 10
-    tokens = make_audit(pd.DataFrame({"g": ["x", "y"] * 20}), ["x"] * 40, ["x"] * 40, labels=["O", "B-PER"],
-                        task="token-classification", config={"bootstrap": 50})
+    tokens = make_audit(
+        pd.DataFrame({"g": ["x", "y"] * 20}),
+        ["x"] * 40,
+        ["x"] * 40,
+        labels=["O", "B-PER"],
+        task="token-classification",
+        config={"bootstrap": 50},
+    )
     tokens.token_true, tokens.predictions.token_labels = true, pred
     section = run(tokens)
     groups = {r["group"]: r for r in section.data["groups"]}
@@ -212,8 +252,10 @@ def test_bad_configuration_names_key_and_fix() -> None:
 
 
 def test_plugin_import_stays_light() -> None:
-    code = ("import sys, auditkit_plugins.fairness as f; f.auditkit_config_schema(); "
-            "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'fairlearn', 'matplotlib', 'torch') "
-            "if m in sys.modules))")
+    code = (
+        "import sys, auditkit_plugins.fairness as f; f.auditkit_config_schema(); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'fairlearn', 'matplotlib', 'torch') "
+        "if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
