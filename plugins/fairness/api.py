@@ -83,12 +83,12 @@ def group_fairness(
     (``bootstrap=0`` skips the intervals).
     """
     cfg = _settings(settings)
-    truth = None if y_true is None else np.asarray(y_true).astype(str)
-    predicted = np.asarray(y_pred).astype(str)
     if classes is None:
-        seen = set(pd.unique(predicted)) | (set(pd.unique(truth)) if truth is not None else set())
-        classes = sorted(map(str, seen))
-    inputs = assess.label_inputs(truth, predicted, [str(c) for c in classes], positive, scores)
+        seen = set(map(str, pd.unique(np.asarray(y_pred))))
+        if y_true is not None:
+            seen |= set(map(str, pd.unique(np.asarray(y_true))))
+        classes = sorted(seen)
+    inputs = assess.label_inputs(y_true, y_pred, [str(c) for c in classes], positive, scores)
     return _finish(inputs, _frame(sensitive_features), cfg)
 
 

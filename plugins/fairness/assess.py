@@ -115,15 +115,26 @@ def prepare(audit: Audit) -> Inputs | None:
     return label_inputs(audit.y_true, preds.labels, classes, audit.positive_label, preds.scores)
 
 
+def class_codes(values: Any, classes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Index into ``classes`` per row, matching labels as strings; also the unknown labels.
+
+    Factorizing first means only the few distinct values are turned into strings.
+    """
+    codes, uniques = pd.factorize(np.asarray(values), use_na_sentinel=False)
+    index = {c: i for i, c in enumerate(classes)}
+    names = [str(u) for u in uniques]
+    lut = np.array([index.get(n, -1) for n in names], dtype=np.int64)
+    return lut[codes], [n for n in names if n not in index]
+
+
 def label_inputs(
     truth: Any, predicted: Any, classes: list[str], positive: str | None = None, scores: Any = None
 ) -> Inputs:
     """Inputs of a sequence task from label names (``truth`` None: the data has no labels)."""
-    predicted = np.asarray(predicted).astype(str)
     has_labels = truth is not None
-    truth = np.asarray(truth).astype(str) if has_labels else predicted
-    seen = set(pd.unique(truth).tolist()) | set(pd.unique(predicted).tolist())
-    extra = sorted(map(str, seen - set(classes)))
+    yhat, extra = class_codes(predicted, classes)
+    y, extra_true = class_codes(truth, classes) if has_labels else (yhat, [])
+    extra = sorted(set(extra) | set(extra_true))
     if extra:
         raise DataError(f"[data] label: value(s) {extra[:5]} are not labels of the model ({', '.join(classes)})")
     scores = None if scores is None else np.asarray(scores, dtype=float)
@@ -131,11 +142,10 @@ def label_inputs(
         positive = str(positive or classes[1])
         if positive not in classes:
             raise ConfigError(f"[data] positive = {positive!r}: not a label of the model; labels are {classes}")
-        negative = classes[0] if classes[1] == positive else classes[1]
-        y, yhat = (truth == positive).astype(np.int64), (predicted == positive).astype(np.int64)
+        pos = classes.index(positive)
+        negative = classes[1 - pos]
+        y, yhat = (y == pos).astype(np.int64), (yhat == pos).astype(np.int64)
         return Inputs("binary", [negative, positive], positive, y, yhat, scores, has_labels=has_labels)
-    y = pd.Categorical(truth, categories=classes).codes.astype(np.int64)
-    yhat = pd.Categorical(predicted, categories=classes).codes.astype(np.int64)
     return Inputs("multiclass", classes, None, y, yhat, None, has_labels=has_labels)
 
 

@@ -277,9 +277,11 @@ def _summary(result: FairnessResult, verdict: str) -> str:
         parts.append(f"{small} group(s) have fewer than {result.config['min_group_size']} rows.")
     flips = [c for c in result.counterfactuals if c.flip_rate is not None]
     if flips:
+        from auditkit_plugins.fairness.section import describe_change
+
         w = max(flips, key=lambda c: c.flip_rate or 0)
         parts.append(
-            f"Counterfactual test: changing {w.name} terms flips {w.flip_rate:.1%} of {w.variants} predictions."
+            f"Counterfactual test: {describe_change(w)} flips {w.flip_rate:.1%} of {w.variants} predictions."
         )
     return " ".join(parts)
 

@@ -19,12 +19,9 @@ from auditkit.errors import ConfigError
 from auditkit.model import Audit
 
 
-def missing_counts(audit: Audit) -> dict[str, int]:
-    """Rows per sensitive column whose value is missing (the same rule the groups use)."""
-    from auditkit_plugins.fairness.groups import encode_feature
-
-    assert audit.frame is not None and audit.dataset is not None
-    return {c: encode_feature(audit.frame[c], c).missing for c in audit.dataset.sensitive if c in audit.frame}
+def missing_counts(views: list[assess.GroupView]) -> dict[str, int]:
+    """Rows per sensitive column whose value is missing, as the groups count them."""
+    return {v.grouping.feature: v.grouping.missing for v in views if not v.grouping.is_intersection}
 
 
 def term_groups(cf: dict[str, Any]) -> list[TermGroup]:
@@ -149,7 +146,7 @@ def run(audit: Audit) -> assess.FairnessResult | None:
         constraints=results,
         score=score,
         binding=binding,
-        missing=missing_counts(audit),
+        missing=missing_counts(views),
         skipped_constraints=skipped,
         overall_auc=overall_auc,
         counterfactuals=cfs,

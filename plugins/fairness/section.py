@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from auditkit_plugins.fairness.assess import FairnessResult
+from auditkit_plugins.fairness.counterfactual import CounterfactualResult
 
 from auditkit.model import Audit, Section
 
@@ -15,6 +16,11 @@ def _new_section() -> Section:
 
 def _fmt_ci(ci: tuple[float, float] | None, level: float) -> str:
     return f"{level:.0%} interval {ci[0]:.3f}–{ci[1]:.3f}" if ci else "no interval"
+
+
+def describe_change(c: CounterfactualResult) -> str:
+    """'changing gender_pronouns terms' or 'the paired files' for a sentence."""
+    return "rewriting texts as in the paired files" if c.kind == "pairs" else f"changing {c.name} terms"
 
 
 def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None:
@@ -89,9 +95,9 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
             section.add_finding(
                 "warn",
                 "fairness.counterfactual_flips",
-                f"changing {c.name} terms flips {c.flip_rate:.1%} of {c.variants} predictions "
-                f"({_fmt_ci(c.flip_rate_ci, level)}; warning level {limit:g}); mean score change "
-                f"{c.mean_score_change:+.3f}",
+                f"{describe_change(c)} flips {c.flip_rate:.1%} of {c.variants} predictions "
+                f"({_fmt_ci(c.flip_rate_ci, level)}; warning level {limit:g}); the score moves by "
+                f"{c.mean_abs_score_change:.3f} on average (signed mean {c.mean_score_change:+.3f})",
             )
     if result.counterfactual_note:
         section.add_finding("info", "fairness.counterfactual_skipped", result.counterfactual_note)
