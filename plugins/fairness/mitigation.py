@@ -86,8 +86,11 @@ def what_if(
     grouping: Grouping,
     constraints: list[str],
     seed: int,
-) -> MitigationResult:
-    """Fit on a seeded half, report accuracy and disparities before and after on the other."""
+) -> MitigationResult | None:
+    """Fit on a seeded half, report accuracy and disparities before and after on the other.
+
+    None when there is too little data: two groups of at least 4 rows and 20 rows in all.
+    """
     import pandas as pd
     from fairlearn.postprocessing import ThresholdOptimizer
     from sklearn.model_selection import train_test_split
@@ -97,6 +100,8 @@ def what_if(
     usable = (codes >= 0) & (sizes[np.maximum(codes, 0)] >= 4)  # two rows in each half
     left_out = [grouping.groups[g] for g in np.flatnonzero(sizes < 4)]
     rows = np.flatnonzero(usable)
+    if (sizes >= 4).sum() < 2 or len(rows) < 20:
+        return None
     train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
     result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
     labels = np.asarray(grouping.groups, dtype=object)

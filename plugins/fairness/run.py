@@ -121,7 +121,10 @@ def mitigation(
     grouping = features[wanted]
     if len(grouping.groups) < 2:
         return None, f"feature {wanted!r} has one group: nothing to equalise"
-    return what_if(inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]), None
+    result = what_if(inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"])
+    if result is None:
+        return None, f"too few rows for a held-out what-if on {wanted!r}: it needs two groups of 4+ rows, 20 in all"
+    return result, None
 
 
 def run(audit: Audit) -> assess.FairnessResult | None:

@@ -259,3 +259,11 @@ def test_plugin_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
+    frame = pd.DataFrame({"g": ["m", "f", "f"]})
+    section = run(make_audit(frame, ["pos", "neg", "pos"], ["pos", "pos", "neg"], scores=[0.9, 0.6, 0.2]))
+    assert section.data["mitigation"] is None
+    assert any(f.code == "fairness.mitigation_skipped" for f in section.findings)
+    assert {r["group"]: r["n"] for r in section.data["groups"]} == {"f": 2, "m": 1}
