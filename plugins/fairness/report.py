@@ -72,7 +72,7 @@ def groups_json(result: FairnessResult) -> list[dict[str, Any]]:
             }
             for m in names:
                 value = _num(view.point[m][g])
-                row[m] = value
+                row[m] = int(value) if m in _NO_CI and value is not None else value
                 if m not in _NO_CI:
                     row[f"{m}_ci"] = _pair(view.ci[m][g]) if m in view.ci else None
                 if value is None:

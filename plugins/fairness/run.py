@@ -42,6 +42,19 @@ def term_groups(cf: dict[str, Any]) -> list[TermGroup]:
     return out
 
 
+def _memo(predict: Any) -> Any:
+    """Score each distinct text once per audit (term groups share many originals)."""
+    seen: dict[str, np.ndarray] = {}
+
+    def scored(texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            seen.update(zip(new, np.asarray(predict(new), dtype=float), strict=True))
+        return np.vstack([seen[t] for t in texts])
+
+    return scored
+
+
 def counterfactuals(
     audit: Audit, inputs: assess.Inputs, cfg: dict[str, Any], cf: dict[str, Any]
 ) -> tuple[list[CounterfactualResult], str | None]:
@@ -66,6 +79,7 @@ def counterfactuals(
     if inputs.task != "binary":
         positive = None
     rng = np.random.default_rng(cfg["seed"])
+    predict = _memo(predict)
     common = dict(
         predict=predict,
         labels=labels,
