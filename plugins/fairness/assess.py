@@ -82,6 +82,7 @@ class FairnessResult:
     binding: constraints.ConstraintResult | None
     missing: dict[str, int]
     skipped_constraints: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     overall_auc: tuple[float | None, tuple[float, float] | None] | None = None
     mitigation: MitigationResult | None = None
     mitigation_note: str | None = None
@@ -174,10 +175,12 @@ def _reference(cfg: dict[str, Any], grouping: Grouping) -> int | None:
 
 
 def measure(
-    frame: pd.DataFrame, sensitive: list[str], inputs: Inputs, cfg: dict[str, Any]
+    frame: pd.DataFrame, sensitive: list[str], inputs: Inputs, cfg: dict[str, Any], notes: list[str] | None = None
 ) -> tuple[list[GroupView], dict[str, float | None]]:
     """Group metrics with bootstrap intervals for every grouping, from one cell table."""
-    groupings = build_groupings(frame, sensitive, cfg["intersection"], cfg["max_groups"])
+    groupings = build_groupings(
+        frame, sensitive, cfg["intersection"], cfg["max_groups"], cfg["max_intersection_groups"], notes
+    )
     unknown = set(map(str, cfg["reference_groups"])) - {g.feature for g in groupings}
     if unknown:
         raise ConfigError(f"[fairness] reference_groups: {sorted(unknown)} are not [data] sensitive columns")

@@ -94,9 +94,18 @@ def intersect(parts: list[Grouping]) -> Grouping:
 
 
 def build_groupings(
-    frame: pd.DataFrame, sensitive: list[str], intersection: bool = True, max_groups: int = 0
+    frame: pd.DataFrame,
+    sensitive: list[str],
+    intersection: bool = True,
+    max_groups: int = 0,
+    max_intersection: int = 0,
+    notes: list[str] | None = None,
 ) -> list[Grouping]:
-    """One grouping per sensitive column, then their intersection when there are several."""
+    """One grouping per sensitive column, then their intersection when there are several.
+
+    An intersection with more than ``max_intersection`` groups is left out (a note says so):
+    thousands of tiny groups measure noise, and cost time and report pages.
+    """
     missing = [c for c in sensitive if c not in frame.columns]
     if missing:
         raise DataError(
@@ -111,5 +120,13 @@ def build_groupings(
             f"fill them or remove them from [data] sensitive"
         )
     if intersection and len(features) > 1:
-        features.append(intersect(features))
+        both = intersect(features)
+        if max_intersection and len(both.groups) > max_intersection:
+            if notes is not None:
+                notes.append(
+                    f"the intersection {both.feature!r} has {len(both.groups):,} groups, more than "
+                    f"[fairness] max_intersection_groups = {max_intersection}: it was not measured"
+                )
+        else:
+            features.append(both)
     return features

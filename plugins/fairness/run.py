@@ -148,7 +148,8 @@ def run(audit: Audit) -> assess.FairnessResult | None:
     if inputs is None:
         return None
     assert audit.frame is not None and audit.dataset is not None
-    views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg)
+    notes: list[str] = []
+    views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
     overall_auc = assess.add_aucs(inputs, views, cfg)
     top = assess.compute_disparities(inputs, views, cfg)
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
@@ -168,6 +169,7 @@ def run(audit: Audit) -> assess.FairnessResult | None:
         overall_auc=overall_auc,
         counterfactuals=cfs,
         counterfactual_note=cf_note,
+        notes=notes,
     )
     result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding)
     return result

@@ -124,6 +124,13 @@ def schema() -> list[ConfigSection]:
                 "also measure the intersection of all sensitive features",
             ),
             Option(
+                "max_intersection_groups",
+                "int",
+                200,
+                "leave the intersection out when it has more groups than this",
+                minimum=1,
+            ),
+            Option(
                 "intersection_in_score",
                 "bool",
                 False,

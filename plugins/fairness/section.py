@@ -51,6 +51,8 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
                 "fairness.constraint_uncertain",
                 text + ": beyond the tolerance, but the interval still reaches it",
             )
+    for note in result.notes:
+        section.add_finding("info", "fairness.intersection_skipped", note)
     for name in result.skipped_constraints:
         section.add_finding(
             "info",
