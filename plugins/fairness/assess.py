@@ -193,16 +193,11 @@ def measure(
     metric_fn = _metric_fn(inputs)
     aggregators = [engine.Aggregator(cells, g) for g in groupings]
     points = [metric_fn(a(cells.counts)) for a in aggregators]
-    reps: list[dict[str, list[np.ndarray]]] = [{} for _ in groupings]
-    for draw in engine.draw_replicates(cells, cfg["bootstrap"], cfg["seed"]):
-        for i, aggregate in enumerate(aggregators):
-            for name, value in metric_fn(aggregate(draw)).items():
-                reps[i].setdefault(name, []).append(value)
+    reps = engine.bootstrap(cells, aggregators, metric_fn, cfg["bootstrap"], cfg["seed"])
     total = metric_fn((cells.counts @ cells.stats)[None, :])
     overall = {k: (None if np.isnan(v[0]) else float(v[0])) for k, v in total.items() if k not in ("share",)}
     views = []
-    for grouping, point, rep in zip(groupings, points, reps, strict=False):
-        stacked = {k: np.concatenate(v) for k, v in rep.items()}
+    for grouping, point, stacked in zip(groupings, points, reps, strict=True):
         if not inputs.has_labels:
             for metrics in (point, stacked):
                 _blank_unlabelled(metrics)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from auditkit_plugins.fairness.groups import Grouping
@@ -116,6 +117,18 @@ def draw_replicates(cells: Cells, n_boot: int, seed: int, chunk: int | None = No
         size = min(chunk, n_boot - done)
         yield rng.multinomial(n, shares, size=size)
         done += size
+
+
+def bootstrap(
+    cells: Cells, aggregators: list[Aggregator], metric_fn: Any, n_boot: int, seed: int
+) -> list[dict[str, np.ndarray]]:
+    """Replicates (n_boot, G) of every metric of every grouping, from the same draws."""
+    parts: list[dict[str, list[np.ndarray]]] = [{} for _ in aggregators]
+    for draw in draw_replicates(cells, n_boot, seed):
+        for i, aggregate in enumerate(aggregators):
+            for name, value in metric_fn(aggregate(draw)).items():
+                parts[i].setdefault(name, []).append(value)
+    return [{k: np.concatenate(v) for k, v in p.items()} for p in parts]
 
 
 # --------------------------------------------------------------------------------------
