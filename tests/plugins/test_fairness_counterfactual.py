@@ -188,3 +188,20 @@ def test_swaps_keep_case_and_swap_both_ways() -> None:
     assert group.first_class("The WOMAN and he") == 1
     assert group.swap("The WOMAN and he", 1, 0) == "The MAN and she"
     assert group.swap("the manual", 0, 1) == "the manual"  # whole words only
+
+
+def test_term_group_configuration_errors_name_the_key() -> None:
+    from auditkit_plugins.fairness.run import term_groups
+
+    from auditkit.errors import ConfigError
+
+    schemas = {s.name: s for s in auditkit_config_schema()}
+    bad = {"fairness": {"counterfactual": {"terms": {"mine": {"classes": ["a"], "terms": [["x"]]}}}}}
+    with pytest.raises(ConfigError, match=r"\[fairness.counterfactual\] terms = .*mine: classes must list at least two"):
+        build_config(schemas, [("auditkit.toml", bad)])
+    cf = build_config(schemas, [("auditkit.toml", {})]).section("fairness.counterfactual")
+    with pytest.raises(ConfigError, match=r"term_groups: unknown group\(s\) \['nope'\]"):
+        term_groups({**cf, "term_groups": ["nope"]})
+    own = {"classes": ["cats", "dogs"], "terms": [["cat", "dog"], ["kitten", "puppy"]]}
+    (group,) = term_groups({**cf, "term_groups": ["pets"], "terms": {"pets": own}})
+    assert group.swap("A kitten and a dog", 0, 1) == "A puppy and a cat"
