@@ -197,7 +197,7 @@ def test_term_group_configuration_errors_name_the_key() -> None:
 
     schemas = {s.name: s for s in auditkit_config_schema()}
     bad = {"fairness": {"counterfactual": {"terms": {"mine": {"classes": ["a"], "terms": [["x"]]}}}}}
-    with pytest.raises(ConfigError, match=r"\[fairness.counterfactual\] terms = .*mine: classes must list at least two"):
+    with pytest.raises(ConfigError, match=r"\[fairness.counterfactual\] terms = .*mine: classes must list at least"):
         build_config(schemas, [("auditkit.toml", bad)])
     cf = build_config(schemas, [("auditkit.toml", {})]).section("fairness.counterfactual")
     with pytest.raises(ConfigError, match=r"term_groups: unknown group\(s\) \['nope'\]"):
