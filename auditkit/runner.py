@@ -156,6 +156,7 @@ class Runner:
             plugins=[p for p in self.pm.active() if p.name not in skip],
             created=_created(),
             timings=timings,
+            hook=_HookRelay(self, skip),
         )
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())
@@ -379,11 +380,24 @@ class Runner:
     def exit_code(self, audit: Audit, config: Config) -> ExitCode:
         fail_on = self.options.fail_on or config.section("run")["fail_on"]
         verdict = audit.verdict
+        if any(f.code == "usage-error" for f in audit.all_findings()):
+            return ExitCode.USAGE_ERROR
         if verdict == "error":
             return ExitCode.PLUGIN_ERROR
         if severity_rank(verdict) >= severity_rank(fail_on):
             return ExitCode.POLICY_FAILED
         return ExitCode.OK
+
+
+class _HookRelay:
+    """``audit.hook``: the plugin manager's hooks minus the plugins this audit disabled."""
+
+    def __init__(self, runner: Runner, skip: list[str]) -> None:
+        self._runner = runner
+        self._skip = skip
+
+    def __getattr__(self, name: str) -> Any:
+        return self._runner._subset(name, self._skip)
 
 
 def _wrong_type(plugin: str, hook: str, value: Any, expected: str) -> Finding:

@@ -22,8 +22,7 @@ from auditkit import Audit, ConfigSection, Option, Section, hookimpl
 PRIMARY_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "f1", "precision", "recall", "auc")
 ETHICS_KEYS = ("item", "weight", "met", "note")
 ETHICS_EXAMPLE = (
-    "intended use documented, human oversight, complaint channel, data consent, incident response, "
-    "model card published"
+    "intended use documented, human oversight, complaint channel, data consent, incident response, model card published"
 )
 
 
@@ -58,28 +57,70 @@ def auditkit_config_schema() -> ConfigSection:
         "valuation",
         [
             Option("currency", "str", "EUR", "currency unit of every amount in the valuation"),
-            Option("primary_metric", "str", "accuracy", "technology metric y, measured on the audit's evaluation data",
-                   choices=PRIMARY_METRICS),
-            Option("alpha", "any", 100000.0, f"α in V = α·y + β: money a year per unit of y (y in 0–1); {dist}",
-                   validate=validator()),
+            Option(
+                "primary_metric",
+                "str",
+                "accuracy",
+                "technology metric y, measured on the audit's evaluation data",
+                choices=PRIMARY_METRICS,
+            ),
+            Option(
+                "alpha",
+                "any",
+                100000.0,
+                f"α in V = α·y + β: money a year per unit of y (y in 0–1); {dist}",
+                validate=validator(),
+            ),
             Option("beta", "any", 0.0, f"β in V = α·y + β: money a year whatever y; {dist}", validate=validator()),
-            Option("training_cost_in", "str", "net_value", "where the training cost T counts: net_value (V_net = "
-                   "max(V − C − D − T, 0), every year) or upfront (a one-off outflow at year 0 of the NPV)",
-                   choices=("net_value", "upfront")),
+            Option(
+                "training_cost_in",
+                "str",
+                "net_value",
+                "where the training cost T counts: net_value (V_net = "
+                "max(V − C − D − T, 0), every year) or upfront (a one-off outflow at year 0 of the NPV)",
+                choices=("net_value", "upfront"),
+            ),
             Option("horizon_years", "int", 3, "years of cash flows in the NPV", minimum=1, maximum=50),
-            Option("growth", "any", 0.0, f"yearly growth of the cash flow, CF_t = R·(1 + growth)^(t−1); {dist}",
-                   validate=validator(-1)),
-            Option("discount_rate", "any", 0.08, f"yearly discount rate r, NPV = Σ CF_t/(1 + r)^t; {dist}",
-                   validate=validator(-0.99)),
-            Option("monte_carlo_samples", "int", 2000, "Monte Carlo draws when any input is a distribution (0: off)",
-                   minimum=0, maximum=200000),
+            Option(
+                "growth",
+                "any",
+                0.0,
+                f"yearly growth of the cash flow, CF_t = R·(1 + growth)^(t−1); {dist}",
+                validate=validator(-1),
+            ),
+            Option(
+                "discount_rate",
+                "any",
+                0.08,
+                f"yearly discount rate r, NPV = Σ CF_t/(1 + r)^t; {dist}",
+                validate=validator(-0.99),
+            ),
+            Option(
+                "monte_carlo_samples",
+                "int",
+                2000,
+                "Monte Carlo draws when any input is a distribution (0: off)",
+                minimum=0,
+                maximum=200000,
+            ),
             Option("seed", "int", 0, "seed of the Monte Carlo"),
-            Option("tornado_swing", "float", 0.1, "tornado range of a point input: base·(1 ∓ swing); inputs with a "
-                   "distribution use their P5–P95", minimum=0.001, maximum=1),
+            Option(
+                "tornado_swing",
+                "float",
+                0.1,
+                "tornado range of a point input: base·(1 ∓ swing); inputs with a distribution use their P5–P95",
+                minimum=0.001,
+                maximum=1,
+            ),
             Option("tornado_output", "str", "npv", "what the tornado measures", choices=("npv", "risk_adjusted_value")),
-            Option("ethics", "list[table]", [], "[[valuation.ethics]] checklist: item, weight, met (true/false or "
-                   f"0–1), note; E = min(Σ weight·met, 1). Typical items: {ETHICS_EXAMPLE}",
-                   validate=check_ethics),
+            Option(
+                "ethics",
+                "list[table]",
+                [],
+                "[[valuation.ethics]] checklist: item, weight, met (true/false or "
+                f"0–1), note; E = min(Σ weight·met, 1). Typical items: {ETHICS_EXAMPLE}",
+                validate=check_ethics,
+            ),
         ],
         help="Valuation: V = α·y + β, V_net = max(V − C − D − T, 0), (V_net + g(P*))·F·E, NPV and uncertainty.",
     )

@@ -78,8 +78,26 @@ def evaluate(values: dict[str, float], settings: ChainSettings) -> ChainResult:
     present = [flow / (1.0 + rate) ** year for year, flow in enumerate(flows, start=1)]
     upfront = t if settings.training_upfront else 0.0
     return ChainResult(
-        y, alpha, beta, technology, c, d, t, t_net, before, net, market, f, e, risk_adjusted,
-        growth, rate, upfront, sum(present) - upfront, flows, present,
+        y,
+        alpha,
+        beta,
+        technology,
+        c,
+        d,
+        t,
+        t_net,
+        before,
+        net,
+        market,
+        f,
+        e,
+        risk_adjusted,
+        growth,
+        rate,
+        upfront,
+        sum(present) - upfront,
+        flows,
+        present,
     )
 
 

@@ -38,11 +38,18 @@ def response_chart(result: MarketResult, fit: Fit | None, currency: str) -> Char
     fig, ax = new_figure()
     ax.plot(xs, [seg.curve.revenue(float(x)) for x in xs], label="f(P) revenue", color=PALETTE[0])
     ax.plot(xs, seg.k * xs, label=f"k·P cost (k = {seg.k:g})", color=PALETTE[1], linestyle="--")
-    ax.plot(xs, [seg.curve.revenue(float(x)) - seg.k * float(x) for x in xs], label="g(P) = f(P) − k·P",
-            color=PALETTE[2])
+    ax.plot(
+        xs, [seg.curve.revenue(float(x)) - seg.k * float(x) for x in xs], label="g(P) = f(P) − k·P", color=PALETTE[2]
+    )
     if fit is not None:
-        ax.scatter([p for p, _ in fit.points], [r for _, r in fit.points], color=PALETTE[7], s=12, zorder=3,
-                   label=f"observed (R² = {fit.r2:.3f})")
+        ax.scatter(
+            [p for p, _ in fit.points],
+            [r for _, r in fit.points],
+            color=PALETTE[7],
+            s=12,
+            zorder=3,
+            label=f"observed (R² = {fit.r2:.3f})",
+        )
     ax.axvline(seg.spend, color=PALETTE[5], linewidth=1)
     ax.plot([seg.spend, seg.spend], [seg.revenue, seg.net], "o", color=PALETTE[5], label="P*")
     if result.budget < upper:
@@ -53,9 +60,11 @@ def response_chart(result: MarketResult, fit: Fit | None, currency: str) -> Char
     _money_axis(ax.yaxis)
     ax.set_title("Response curve and optimal spend")
     ax.legend(loc="upper right")
-    alt = (f"Revenue f, cost k·P and net g over spend 0 to {money(upper, currency)}; the optimum P* = "
-           f"{money(seg.spend, currency)} gives f(P*) = {money(seg.revenue, currency)} and g(P*) = "
-           f"{money(seg.net, currency)}.")
+    alt = (
+        f"Revenue f, cost k·P and net g over spend 0 to {money(upper, currency)}; the optimum P* = "
+        f"{money(seg.spend, currency)} gives f(P*) = {money(seg.revenue, currency)} and g(P*) = "
+        f"{money(seg.net, currency)}."
+    )
     return to_chart(fig, "market-response", "Response curve f, cost k·P and net g with P* marked", alt)
 
 
@@ -82,8 +91,10 @@ def segments_chart(result: MarketResult, currency: str) -> Chart:
     right.set_xlabel(f"allocated spend ({currency})")
     right.set_title("Allocation of the budget")
     parts = ", ".join(f"{s.name} {money(s.spend, currency)}" for s in result.segments)
-    alt = (f"Budget {money(result.budget, currency)} split by equal marginal returns: {parts}; "
-           f"total net g = {money(result.net, currency)}.")
+    alt = (
+        f"Budget {money(result.budget, currency)} split by equal marginal returns: {parts}; "
+        f"total net g = {money(result.net, currency)}."
+    )
     return to_chart(fig, "market-segments", "Segment allocation (equal marginal returns)", alt)
 
 
@@ -124,8 +135,13 @@ def histogram_chart(mc: MonteCarlo, currency: str) -> Chart:
     for ax, key in zip(axes, ("risk_adjusted_value", "npv"), strict=True):
         ax.hist(mc.outputs[key], bins=40, color=PALETTE[4], histtype="stepfilled")
         for q, style in (("p5", ":"), ("p50", "-"), ("p95", ":")):
-            ax.axvline(mc.percentiles[key][q], color=PALETTE[5], linestyle=style, linewidth=1.2,
-                       label=f"{q.upper()} {money(mc.percentiles[key][q])}")
+            ax.axvline(
+                mc.percentiles[key][q],
+                color=PALETTE[5],
+                linestyle=style,
+                linewidth=1.2,
+                label=f"{q.upper()} {money(mc.percentiles[key][q])}",
+            )
         ax.set_title(titles[key])
         ax.set_xlabel(currency)
         ax.set_axisbelow(True)
@@ -134,9 +150,11 @@ def histogram_chart(mc: MonteCarlo, currency: str) -> Chart:
         ax.legend(loc="upper right", fontsize=7)
     axes[0].set_ylabel("draws")
     rav, npv = mc.percentiles["risk_adjusted_value"], mc.percentiles["npv"]
-    alt = (f"{mc.samples} seeded draws (seed {mc.seed}). Risk-adjusted value P5/P50/P95: {money(rav['p5'])} / "
-           f"{money(rav['p50'])} / {money(rav['p95'])} {currency}; NPV: {money(npv['p5'])} / {money(npv['p50'])} / "
-           f"{money(npv['p95'])} {currency}.")
+    alt = (
+        f"{mc.samples} seeded draws (seed {mc.seed}). Risk-adjusted value P5/P50/P95: {money(rav['p5'])} / "
+        f"{money(rav['p50'])} / {money(rav['p95'])} {currency}; NPV: {money(npv['p5'])} / {money(npv['p50'])} / "
+        f"{money(npv['p95'])} {currency}."
+    )
     return to_chart(fig, "valuation-monte-carlo", "Monte Carlo: distribution of value and NPV", alt)
 
 
@@ -145,8 +163,10 @@ def tornado_chart(bars: list[Bar], base: float, output: str, currency: str, top:
     shown = [b for b in bars if b.swing > 0][:top] or bars[:top]
     fig, ax = new_figure(width=6.4, height=max(2.4, 0.32 * len(shown) + 1.2))
     for i, bar in enumerate(shown):
-        for value, color, label in ((bar.low_output, PALETTE[1], "input low"), (bar.high_output, PALETTE[0],
-                                                                                  "input high")):
+        for value, color, label in (
+            (bar.low_output, PALETTE[1], "input low"),
+            (bar.high_output, PALETTE[0], "input high"),
+        ):
             ax.barh(i, value - base, left=base, color=color, height=0.6, label=label if i == 0 else None)
     ax.set_yticks(range(len(shown)), [f"{b.label} [{b.range}]" for b in shown])
     ax.invert_yaxis()
@@ -159,6 +179,8 @@ def tornado_chart(bars: list[Bar], base: float, output: str, currency: str, top:
     first: Any = shown[0] if shown else None
     alt = f"Tornado of {output.replace('_', ' ')} around {money(base, currency)}"
     if first is not None:
-        alt += (f"; the largest swing comes from {first.label}: {money(first.low_output, currency)} to "
-                f"{money(first.high_output, currency)}.")
+        alt += (
+            f"; the largest swing comes from {first.label}: {money(first.low_output, currency)} to "
+            f"{money(first.high_output, currency)}."
+        )
     return to_chart(fig, "valuation-tornado", "Tornado: sensitivity of the value to each input", alt)

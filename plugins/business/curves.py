@@ -118,15 +118,15 @@ def argmax_net(curve: Curve, k: float, budget: float) -> Optimum:
         method = "closed form"
     else:
         free = None
-        spend = numeric_argmax(lambda p: curve.revenue(p) - k * p, budget,
-                               lambda xs: curve.revenue_array(xs) - k * xs)
+        spend = numeric_argmax(lambda p: curve.revenue(p) - k * p, budget, lambda xs: curve.revenue_array(xs) - k * xs)
         method = "numeric"
     revenue = curve.revenue(spend)
     return Optimum(spend, revenue, revenue - k * spend, method, free)
 
 
-def numeric_argmax(func: Callable[[float], float], upper: float,
-                   vector: Callable[[Any], Any] | None = None, points: int = 2001) -> float:
+def numeric_argmax(
+    func: Callable[[float], float], upper: float, vector: Callable[[Any], Any] | None = None, points: int = 2001
+) -> float:
     """Global argmax of a scalar function on [0, upper]: a grid, then Brent around the best point.
 
     The grid guards against the local optima of an S-curve; ``vector`` evaluates the
@@ -205,8 +205,12 @@ def _fit_one(points: list[tuple[float, float]], shape: str) -> Fit:
     for start in starts:
         try:
             theta, _ = curve_fit(
-                lambda p, *t: _scaled(shape, p, *t), x, y, p0=start[:n_theta],
-                bounds=(0.0, np.inf), maxfev=20000,
+                lambda p, *t: _scaled(shape, p, *t),
+                x,
+                y,
+                p0=start[:n_theta],
+                bounds=(0.0, np.inf),
+                maxfev=20000,
             )
         except (RuntimeError, ValueError):
             continue

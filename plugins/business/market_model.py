@@ -101,31 +101,54 @@ class MarketModel:
             curve, k = curves[0], ks[0]
             opt = argmax_net(curve, k, budget)
             marginal = curve.marginal(budget)
-            row = SegmentResult(self.segments[0].name, curve, k, opt.spend, opt.revenue, opt.net,
-                                curve.marginal(opt.spend) - k)
-            return MarketResult(opt.spend, opt.revenue, opt.net, budget, opt.spend >= budget and marginal > k,
-                                opt.method, marginal - k, marginal, opt.unconstrained, None, [row])
+            row = SegmentResult(
+                self.segments[0].name, curve, k, opt.spend, opt.revenue, opt.net, curve.marginal(opt.spend) - k
+            )
+            return MarketResult(
+                opt.spend,
+                opt.revenue,
+                opt.net,
+                budget,
+                opt.spend >= budget and marginal > k,
+                opt.method,
+                marginal - k,
+                marginal,
+                opt.unconstrained,
+                None,
+                [row],
+            )
         alloc = allocate(curves, ks, budget)
         rows = []
         for seg, curve, k, spend in zip(self.segments, curves, ks, alloc.spends, strict=True):
             revenue = curve.revenue(spend)
-            rows.append(SegmentResult(seg.name, curve, k, spend, revenue, revenue - k * spend,
-                                      curve.marginal(spend) - k))
+            rows.append(
+                SegmentResult(seg.name, curve, k, spend, revenue, revenue - k * spend, curve.marginal(spend) - k)
+            )
         at_budget = allocate(curves, ks, budget, spend_all=True).shadow_price if details else math.nan
         return MarketResult(
-            sum(r.spend for r in rows), sum(r.revenue for r in rows), sum(r.net for r in rows), budget,
-            alloc.binding, "equal marginal returns (closed-form P_i(λ), Brent root for λ)",
-            at_budget, None, None, alloc.shadow_price, rows,
+            sum(r.spend for r in rows),
+            sum(r.revenue for r in rows),
+            sum(r.net for r in rows),
+            budget,
+            alloc.binding,
+            "equal marginal returns (closed-form P_i(λ), Brent root for λ)",
+            at_budget,
+            None,
+            None,
+            alloc.shadow_price,
+            rows,
         )
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any], base_dir: str | Path | None,
-                    origin: Callable[[str], str] = lambda key: "config") -> MarketModel:
+    def from_config(
+        cls, cfg: dict[str, Any], base_dir: str | Path | None, origin: Callable[[str], str] = lambda key: "config"
+    ) -> MarketModel:
         """Build the model from the validated ``[market]`` values (fits happen here, once)."""
         params: dict[str, Param] = {}
         source = lambda key: "config" if origin(key) != "defaults" else "default"  # noqa: E731
-        params["market.budget"] = to_param("market.budget", cfg["budget"], *BOUNDS["budget"],
-                                           source("market.budget"), "budget")
+        params["market.budget"] = to_param(
+            "market.budget", cfg["budget"], *BOUNDS["budget"], source("market.budget"), "budget"
+        )
         specs = cfg.get("segments") or []
         segmented = bool(specs)
         segments = []
@@ -145,37 +168,65 @@ class MarketModel:
                 points = _points(merged, spec, base_dir, origin, name if segmented else None)
                 allowed = merged["fit_shape"]
                 if segmented and allowed == "hill":
-                    raise ConfigError(f"{origin('market.segments')}: [market] segment {name!r}: "
-                                      "fit_shape = 'hill' cannot share a budget; use saturating, logarithmic or auto")
+                    raise ConfigError(
+                        f"{origin('market.segments')}: [market] segment {name!r}: "
+                        "fit_shape = 'hill' cannot share a budget; use saturating, logarithmic or auto"
+                    )
                 try:
                     fit = fit_curve(points, allowed, concave_only=segmented)
                 except ValueError as exc:
                     raise ConfigError(f"{origin('market.points')}: [market] points: {exc}") from None
                 shape = fit.curve.shape
                 for key, value in fit.curve.params().items():
-                    params[prefix + key] = Param(prefix + key, value, lower=BOUNDS[key][0], upper=BOUNDS[key][1],
-                                                 source="fitted", label=_label(prefix, key))
+                    params[prefix + key] = Param(
+                        prefix + key,
+                        value,
+                        lower=BOUNDS[key][0],
+                        upper=BOUNDS[key][1],
+                        source="fitted",
+                        label=_label(prefix, key),
+                    )
             else:
                 for key in SHAPE_KEYS[shape]:
                     given = segmented and key in spec
-                    params[prefix + key] = to_param(prefix + key, merged[key], *BOUNDS[key],
-                                                    "config" if given else source(f"market.{key}"), _label(prefix, key))
+                    params[prefix + key] = to_param(
+                        prefix + key,
+                        merged[key],
+                        *BOUNDS[key],
+                        "config" if given else source(f"market.{key}"),
+                        _label(prefix, key),
+                    )
             given_k = segmented and "k" in spec
-            params[prefix + "k"] = to_param(prefix + "k", merged["k"], *BOUNDS["k"],
-                                            "config" if given_k else source("market.k"), _label(prefix, "k"))
+            params[prefix + "k"] = to_param(
+                prefix + "k",
+                merged["k"],
+                *BOUNDS["k"],
+                "config" if given_k else source("market.k"),
+                _label(prefix, "k"),
+            )
             segments.append(Segment(name, shape, prefix, fit))
         return cls(segments, params, segmented)
 
 
 def _label(prefix: str, key: str) -> str:
-    words = {"a": "a (revenue scale)", "b": "b (response rate)", "half_saturation": "h (half-saturation spend)",
-             "steepness": "s (steepness)", "k": "k (cost per unit spend)"}
+    words = {
+        "a": "a (revenue scale)",
+        "b": "b (response rate)",
+        "half_saturation": "h (half-saturation spend)",
+        "steepness": "s (steepness)",
+        "k": "k (cost per unit spend)",
+    }
     segment = prefix.removeprefix("market.segments.").rstrip(".") if prefix != "market." else ""
     return f"{segment}: {words[key]}" if segment else words[key]
 
 
-def _points(merged: dict[str, Any], spec: dict[str, Any], base_dir: str | Path | None,
-            origin: Callable[[str], str], segment: str | None) -> list[tuple[float, float]]:
+def _points(
+    merged: dict[str, Any],
+    spec: dict[str, Any],
+    base_dir: str | Path | None,
+    origin: Callable[[str], str],
+    segment: str | None,
+) -> list[tuple[float, float]]:
     """Observed (spend, revenue) points: inline ``points`` or a CSV ``points_file``."""
     where = f"[market] segment {segment!r}" if segment else "[market]"
     if merged.get("points_file"):
@@ -194,8 +245,10 @@ def _points(merged: dict[str, Any], spec: dict[str, Any], base_dir: str | Path |
     else:
         points = [(float(p), float(r)) for p, r in merged.get("points") or []]
     if len(points) < 3:
-        raise ConfigError(f"{origin('market.points')}: {where} curve = 'fit' needs at least 3 (spend, revenue) "
-                          f"points, got {len(points)}; add points = [[spend, revenue], ...] or points_file")
+        raise ConfigError(
+            f"{origin('market.points')}: {where} curve = 'fit' needs at least 3 (spend, revenue) "
+            f"points, got {len(points)}; add points = [[spend, revenue], ...] or points_file"
+        )
     if not all(math.isfinite(p) and math.isfinite(r) and p >= 0 for p, r in points):
         raise ConfigError(f"{origin('market.points')}: {where} points need finite values and spend >= 0")
     if len({p for p, _ in points}) < 2:

@@ -35,8 +35,10 @@ def measure(audit: Any, name: str) -> Measured:
         raise ValueError("the audit has no predictions, so the primary metric cannot be measured")
     if audit.model.task == "token-classification":
         if name in BINARY:
-            raise ValueError(f"[valuation] primary_metric = {name!r} is not defined for token tasks; "
-                             "use accuracy, balanced_accuracy, macro_f1 or weighted_f1 (per word tag)")
+            raise ValueError(
+                f"[valuation] primary_metric = {name!r} is not defined for token tasks; "
+                "use accuracy, balanced_accuracy, macro_f1 or weighted_f1 (per word tag)"
+            )
         if audit.token_true is None or preds.token_labels is None:
             raise ValueError("the token task has no true or predicted tags to measure the primary metric on")
         truth: list[str] = []
@@ -47,8 +49,9 @@ def measure(audit: Any, name: str) -> Measured:
         y_true, y_pred = np.asarray(truth, dtype=object), np.asarray(guess, dtype=object)
     else:
         if audit.y_true is None:
-            raise ValueError("the evaluation data has no label column, so the primary metric cannot be "
-                             "measured; set [data] label")
+            raise ValueError(
+                "the evaluation data has no label column, so the primary metric cannot be measured; set [data] label"
+            )
         y_true = np.asarray([str(v) for v in audit.y_true], dtype=object)
         y_pred = np.asarray([str(v) for v in preds.labels], dtype=object)
     if len(y_true) == 0:
@@ -57,30 +60,49 @@ def measure(audit: Any, name: str) -> Measured:
         value = skm.accuracy_score(y_true, y_pred)
         return Measured(name, float(value), "sklearn.metrics.accuracy_score(y_true, y_pred)", len(y_true))
     if name == "balanced_accuracy":
-        return Measured(name, float(skm.balanced_accuracy_score(y_true, y_pred)),
-                        "sklearn.metrics.balanced_accuracy_score(y_true, y_pred)", len(y_true))
+        return Measured(
+            name,
+            float(skm.balanced_accuracy_score(y_true, y_pred)),
+            "sklearn.metrics.balanced_accuracy_score(y_true, y_pred)",
+            len(y_true),
+        )
     if name in ("macro_f1", "weighted_f1"):
         average = name.split("_")[0]
         value = skm.f1_score(y_true, y_pred, average=average, zero_division=0)
-        return Measured(name, float(value), f"sklearn.metrics.f1_score(y_true, y_pred, average={average!r}, "
-                        "zero_division=0)", len(y_true))
+        return Measured(
+            name,
+            float(value),
+            f"sklearn.metrics.f1_score(y_true, y_pred, average={average!r}, zero_division=0)",
+            len(y_true),
+        )
     classes = [str(c) for c in (preds.classes or audit.model.labels)]
     if len(classes) != 2:
-        raise ValueError(f"[valuation] primary_metric = {name!r} needs a binary task; this model has "
-                         f"{len(classes)} labels: use macro_f1, weighted_f1 or accuracy")
+        raise ValueError(
+            f"[valuation] primary_metric = {name!r} needs a binary task; this model has "
+            f"{len(classes)} labels: use macro_f1, weighted_f1 or accuracy"
+        )
     positive = str(audit.positive_label or classes[1])
     if name == "auc":
         scores = _positive_scores(preds, classes, positive)
         hits = (y_true == positive).astype(int)
         if hits.min() == hits.max():
             raise ValueError("AUC is undefined: the evaluation data holds one class only; use accuracy")
-        return Measured(name, float(skm.roc_auc_score(hits, scores)),
-                        f"sklearn.metrics.roc_auc_score(y_true == {positive!r}, score of {positive!r})",
-                        len(y_true), positive)
+        return Measured(
+            name,
+            float(skm.roc_auc_score(hits, scores)),
+            f"sklearn.metrics.roc_auc_score(y_true == {positive!r}, score of {positive!r})",
+            len(y_true),
+            positive,
+        )
     scorer = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}[name]
     value = scorer(y_true, y_pred, pos_label=positive, average="binary", zero_division=0)
-    return Measured(name, float(value), f"sklearn.metrics.{scorer.__name__}(y_true, y_pred, pos_label={positive!r}, "
-                    "zero_division=0)", len(y_true), positive)
+    return Measured(
+        name,
+        float(value),
+        f"sklearn.metrics.{scorer.__name__}(y_true, y_pred, pos_label={positive!r}, zero_division=0)",
+        len(y_true),
+        positive,
+    )
 
 
 def _positive_scores(preds: Any, classes: list[str], positive: str) -> Any:
@@ -90,5 +112,7 @@ def _positive_scores(preds: Any, classes: list[str], positive: str) -> Any:
         return np.asarray(preds.scores, dtype=float)
     if preds.proba is not None:
         return np.asarray(preds.proba, dtype=float)[:, classes.index(positive)]
-    raise ValueError("[valuation] primary_metric = 'auc' needs scores or probabilities; these predictions "
-                     "have labels only: use accuracy or f1")
+    raise ValueError(
+        "[valuation] primary_metric = 'auc' needs scores or probabilities; these predictions "
+        "have labels only: use accuracy or f1"
+    )

@@ -8,8 +8,11 @@ from auditkit_plugins.business.allocation import allocate
 from auditkit_plugins.business.curves import Curve, argmax_net
 from scipy.optimize import minimize
 
-CURVES = [Curve("saturating", 40_000.0, b=1e-4), Curve("saturating", 60_000.0, b=5e-5),
-          Curve("logarithmic", 8_000.0, b=5e-4)]
+CURVES = [
+    Curve("saturating", 40_000.0, b=1e-4),
+    Curve("saturating", 60_000.0, b=5e-5),
+    Curve("logarithmic", 8_000.0, b=5e-4),
+]
 KS = [1.0, 1.2, 0.9]
 
 
@@ -19,10 +22,14 @@ def _total_net(spends: list[float] | np.ndarray) -> float:
 
 def _slsqp(budget: float) -> np.ndarray:
     """An independent optimiser: SLSQP with Σ P_i <= budget and 0 <= P_i <= budget."""
-    found = minimize(lambda x: -_total_net(x) / 1e4, x0=np.full(3, budget / 3), method="SLSQP",
-                     bounds=[(0.0, budget)] * 3,
-                     constraints=[{"type": "ineq", "fun": lambda x: (budget - x.sum()) / 1e4}],
-                     options={"ftol": 1e-14, "maxiter": 500})
+    found = minimize(
+        lambda x: -_total_net(x) / 1e4,
+        x0=np.full(3, budget / 3),
+        method="SLSQP",
+        bounds=[(0.0, budget)] * 3,
+        constraints=[{"type": "ineq", "fun": lambda x: (budget - x.sum()) / 1e4}],
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
     return found.x
 
 

@@ -13,8 +13,12 @@ from sklearn.metrics import r2_score
 
 def _scipy_argmax(curve: Curve, k: float, budget: float) -> float:
     """An independent numeric optimiser: bounded Brent on −g over [0, budget]."""
-    found = minimize_scalar(lambda p: -(curve.revenue(p) - k * p), bounds=(0.0, budget), method="bounded",
-                            options={"xatol": 1e-9 * max(budget, 1.0)})
+    found = minimize_scalar(
+        lambda p: -(curve.revenue(p) - k * p),
+        bounds=(0.0, budget),
+        method="bounded",
+        options={"xatol": 1e-9 * max(budget, 1.0)},
+    )
     ends = [0.0, budget, float(found.x)]
     return max(ends, key=lambda p: curve.revenue(p) - k * p)
 
@@ -71,16 +75,25 @@ def test_hill_optimum_is_numeric_and_global() -> None:
 
 
 def test_marginal_is_the_derivative() -> None:
-    for curve in (Curve("saturating", 500.0, b=0.01), Curve("logarithmic", 500.0, b=0.01),
-                  Curve("hill", 500.0, h=80.0, s=2.0)):
+    for curve in (
+        Curve("saturating", 500.0, b=0.01),
+        Curve("logarithmic", 500.0, b=0.01),
+        Curve("hill", 500.0, h=80.0, s=2.0),
+    ):
         for p in (10.0, 75.0, 300.0):
             h = 1e-4
             numeric = (curve.revenue(p + h) - curve.revenue(p - h)) / (2 * h)
             assert curve.marginal(p) == pytest.approx(numeric, rel=1e-6)
 
 
-@pytest.mark.parametrize("truth", [Curve("saturating", 42_000.0, b=7e-5), Curve("logarithmic", 9_000.0, b=3e-4),
-                                   Curve("hill", 55_000.0, h=15_000.0, s=2.2)])
+@pytest.mark.parametrize(
+    "truth",
+    [
+        Curve("saturating", 42_000.0, b=7e-5),
+        Curve("logarithmic", 9_000.0, b=3e-4),
+        Curve("hill", 55_000.0, h=15_000.0, s=2.2),
+    ],
+)
 def test_fit_recovers_known_parameters_exactly(truth: Curve) -> None:
     spends = np.linspace(0.0, 60_000.0, 15)
     points = [(float(p), truth.revenue(float(p))) for p in spends]

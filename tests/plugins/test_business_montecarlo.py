@@ -13,8 +13,16 @@ from scipy import stats
 
 def _params(**overrides: object) -> dict[str, Param]:
     values: dict[str, object] = {
-        chain.Y: 0.8, chain.ALPHA: 100_000.0, chain.BETA: 5_000.0, chain.C: 10_000.0, chain.D: 4_000.0,
-        chain.T: 1_000.0, chain.F: 0.9, chain.E: 0.95, chain.GROWTH: 0.05, chain.RATE: 0.08,
+        chain.Y: 0.8,
+        chain.ALPHA: 100_000.0,
+        chain.BETA: 5_000.0,
+        chain.C: 10_000.0,
+        chain.D: 4_000.0,
+        chain.T: 1_000.0,
+        chain.F: 0.9,
+        chain.E: 0.95,
+        chain.GROWTH: 0.05,
+        chain.RATE: 0.08,
     }
     values.update(overrides)
     return {name: to_param(name, value) for name, value in values.items()}
@@ -55,14 +63,23 @@ def test_net_value_clamps_at_zero() -> None:
 
 def test_zero_width_distributions_reproduce_the_deterministic_value_exactly() -> None:
     market = MarketModel.from_config(
-        {"budget": {"dist": "uniform", "low": 90_000.0, "high": 90_000.0}, "curve": "saturating",
-         "a": {"dist": "triangular", "low": 50_000.0, "mode": 50_000.0, "high": 50_000.0},
-         "b": {"dist": "normal", "mean": 1e-4, "sd": 0.0}, "k": 1.0, "segments": []},
+        {
+            "budget": {"dist": "uniform", "low": 90_000.0, "high": 90_000.0},
+            "curve": "saturating",
+            "a": {"dist": "triangular", "low": 50_000.0, "mode": 50_000.0, "high": 50_000.0},
+            "b": {"dist": "normal", "mean": 1e-4, "sd": 0.0},
+            "k": 1.0,
+            "segments": [],
+        },
         None,
     )
-    params = _params(**{chain.ALPHA: {"dist": "normal", "mean": 100_000.0, "sd": 0.0},
-                        chain.GROWTH: {"dist": "triangular", "low": 0.03, "mode": 0.03, "high": 0.03},
-                        chain.RATE: {"dist": "uniform", "low": 0.07, "high": 0.07}})
+    params = _params(
+        **{
+            chain.ALPHA: {"dist": "normal", "mean": 100_000.0, "sd": 0.0},
+            chain.GROWTH: {"dist": "triangular", "low": 0.03, "mode": 0.03, "high": 0.03},
+            chain.RATE: {"dist": "uniform", "low": 0.07, "high": 0.07},
+        }
+    )
     params.update(market.params)
     settings = chain.ChainSettings(4, False, market.net)
     point = chain.evaluate({n: p.base for n, p in params.items()}, settings)
@@ -98,11 +115,13 @@ def test_draws_outside_the_bounds_are_clipped_and_counted() -> None:
 
 
 def test_tornado_ranks_the_dominant_input_first() -> None:
-    params = _params(**{
-        chain.BETA: {"dist": "uniform", "low": 4_000.0, "high": 6_000.0},
-        chain.ALPHA: {"dist": "normal", "mean": 100_000.0, "sd": 30_000.0},  # dominant by far
-        chain.C: {"dist": "triangular", "low": 9_000.0, "mode": 10_000.0, "high": 12_000.0},
-    })
+    params = _params(
+        **{
+            chain.BETA: {"dist": "uniform", "low": 4_000.0, "high": 6_000.0},
+            chain.ALPHA: {"dist": "normal", "mean": 100_000.0, "sd": 30_000.0},  # dominant by far
+            chain.C: {"dist": "triangular", "low": 9_000.0, "mode": 10_000.0, "high": 12_000.0},
+        }
+    )
     settings = _settings()
     base, bars = tornado(params, lambda v: chain.evaluate(v, settings).npv, 0.1)
     assert bars[0].name == chain.ALPHA

@@ -71,8 +71,9 @@ def test_segments_split_the_budget_by_equal_marginal_returns() -> None:
 
 
 def test_a_segment_inherits_missing_keys_from_market() -> None:
-    section = build_section(make_audit({"k": 2.0, "segments": [{"name": "north"}, {"name": "south", "k": 1.0}]}),
-                            charts=False)
+    section = build_section(
+        make_audit({"k": 2.0, "segments": [{"name": "north"}, {"name": "south", "k": 1.0}]}), charts=False
+    )
     segments = {s["name"]: s for s in section.data["segments"]}
     assert segments["north"]["k"] == 2.0 and segments["south"]["k"] == 1.0
     assert segments["north"]["params"] == {"a": 50_000.0, "b": 1e-4}
@@ -129,8 +130,7 @@ def test_top_level_hill_cannot_be_inherited_by_segments() -> None:
 
 
 def test_hill_market_is_solved_numerically_with_a_chart() -> None:
-    section = build_section(make_audit({"curve": "hill", "a": 60_000.0, "half_saturation": 20_000.0,
-                                        "steepness": 2.5}))
+    section = build_section(make_audit({"curve": "hill", "a": 60_000.0, "half_saturation": 20_000.0, "steepness": 2.5}))
     assert section.calculations[0].formula.startswith("P* = argmax")
     assert section.metrics["unconstrained_optimal_spend"] is None
     assert section.metrics["net_at_optimum"] > 0

@@ -75,10 +75,16 @@ def test_business_sections_through_the_cli(tiny_model_dir: Path, tmp_path: Path)
     npv = sum(rav * (1 + m["growth"]) ** (t - 1) / (1 + m["discount_rate"]) ** t for t in (1, 2))
     assert m["npv"] == pytest.approx(npv, rel=1e-12)
     assert m["risk_adjusted_value_p5"] <= m["risk_adjusted_value_p50"] <= m["risk_adjusted_value_p95"]
-    assert set(valuation["monte_carlo"]["uncertain"]) == {"valuation.alpha", "market.segments.enterprise.k",
-                                                          "market.segments.retail.k"}
-    assert [c["name"] for c in valuation["charts"]] == ["valuation-waterfall", "valuation-monte-carlo",
-                                                        "valuation-tornado"]
+    assert set(valuation["monte_carlo"]["uncertain"]) == {
+        "valuation.alpha",
+        "market.segments.enterprise.k",
+        "market.segments.retail.k",
+    }
+    assert [c["name"] for c in valuation["charts"]] == [
+        "valuation-waterfall",
+        "valuation-monte-carlo",
+        "valuation-tornado",
+    ]
     assert math.isfinite(m["npv_p5"])
 
     # the same model with the market plugin disabled: valuation still runs, g(P*) = 0 with a warning

@@ -36,8 +36,16 @@ def make_audit(
     info = ModelInfo("m", "/nonexistent", task, list(LABELS), "test")
     data = DatasetInfo("eval.csv", "0" * 64, n, "csv", ["text", "label"], "text", "label", [], positive="positive")
     proba = None if task == "scores" else np.column_stack([1 - scores, scores])
-    audit = Audit(info, cfg, "/nonexistent", "/tmp/out", "r", dataset=data, y_true=y,
-                  predictions=Predictions(predicted, list(LABELS), proba, scores))
+    audit = Audit(
+        info,
+        cfg,
+        "/nonexistent",
+        "/tmp/out",
+        "r",
+        dataset=data,
+        y_true=y,
+        predictions=Predictions(predicted, list(LABELS), proba, scores),
+    )
     for name, metrics in (others or {}).items():
         audit.sections[name] = Section(name, name, metrics=dict(metrics))
     if with_market:
@@ -45,11 +53,16 @@ def make_audit(
     return audit
 
 
-FULL = {"fairness": {"score": 0.8}, "privacy": {"protection_cost": 12_000.0, "compliance_cost": 3_000.0},
-        "training": {"training_cost": 500.0}}
-ETHICS = [{"item": "intended use documented", "weight": 0.4, "met": True},
-          {"item": "human oversight", "weight": 0.3, "met": 0.5},
-          {"item": "complaint channel", "weight": 0.3, "met": False, "note": "planned for Q3"}]
+FULL = {
+    "fairness": {"score": 0.8},
+    "privacy": {"protection_cost": 12_000.0, "compliance_cost": 3_000.0},
+    "training": {"training_cost": 500.0},
+}
+ETHICS = [
+    {"item": "intended use documented", "weight": 0.4, "met": True},
+    {"item": "human oversight", "weight": 0.3, "met": 0.5},
+    {"item": "complaint channel", "weight": 0.3, "met": False, "note": "planned for Q3"},
+]
 
 
 def value(audit: Audit) -> dict[str, Any]:
@@ -58,9 +71,20 @@ def value(audit: Audit) -> dict[str, Any]:
 
 
 def test_the_chain_can_be_recomputed_from_the_json_alone() -> None:
-    audit = make_audit({"valuation": {"primary_metric": "macro_f1", "alpha": 90_000.0, "beta": 2_000.0,
-                                      "growth": 0.04, "discount_rate": 0.1, "horizon_years": 4, "ethics": ETHICS}},
-                       FULL)
+    audit = make_audit(
+        {
+            "valuation": {
+                "primary_metric": "macro_f1",
+                "alpha": 90_000.0,
+                "beta": 2_000.0,
+                "growth": 0.04,
+                "discount_rate": 0.1,
+                "horizon_years": 4,
+                "ethics": ETHICS,
+            }
+        },
+        FULL,
+    )
     doc = value(audit)
     m = doc["metrics"]
     y = f1_score(audit.y_true, audit.predictions.labels, average="macro")  # measured independently
@@ -75,35 +99,71 @@ def test_the_chain_can_be_recomputed_from_the_json_alone() -> None:
     npv = sum(m["risk_adjusted_value"] * 1.04 ** (t - 1) / 1.1**t for t in range(1, 5))
     assert m["npv"] == pytest.approx(npv, rel=1e-12)
     names = {c["name"] for c in doc["calculations"]}
-    assert {"technology_value", "net_value", "market_value", "fairness_score", "ethics_score",
-            "risk_adjusted_value", "npv", "cash_flow[4]", "present_value[4]"} <= names
+    assert {
+        "technology_value",
+        "net_value",
+        "market_value",
+        "fairness_score",
+        "ethics_score",
+        "risk_adjusted_value",
+        "npv",
+        "cash_flow[4]",
+        "present_value[4]",
+    } <= names
     assert [row["item"] for row in doc["ethics"]] == [e["item"] for e in ETHICS]
     assert doc["verdict"] == "pass"  # nothing to warn about: all inputs present, value positive
 
 
 def test_contract_metrics_are_all_there() -> None:
-    m = value(make_audit({"valuation": {"alpha": {"dist": "normal", "mean": 1e5, "sd": 1e4},
-                                        "monte_carlo_samples": 200}}, FULL))["metrics"]
-    for key in ("technology_value", "privacy_cost", "compliance_cost", "net_value", "market_value", "fairness_score",
-                "ethics_score", "risk_adjusted_value", "npv", "risk_adjusted_value_p5", "risk_adjusted_value_p50",
-                "risk_adjusted_value_p95"):
+    m = value(
+        make_audit(
+            {"valuation": {"alpha": {"dist": "normal", "mean": 1e5, "sd": 1e4}, "monte_carlo_samples": 200}}, FULL
+        )
+    )["metrics"]
+    for key in (
+        "technology_value",
+        "privacy_cost",
+        "compliance_cost",
+        "net_value",
+        "market_value",
+        "fairness_score",
+        "ethics_score",
+        "risk_adjusted_value",
+        "npv",
+        "risk_adjusted_value_p5",
+        "risk_adjusted_value_p50",
+        "risk_adjusted_value_p95",
+    ):
         assert isinstance(m[key], float), key
     assert m["risk_adjusted_value_p5"] < m["risk_adjusted_value_p50"] < m["risk_adjusted_value_p95"]
 
 
 def test_zero_width_monte_carlo_equals_the_deterministic_value_exactly() -> None:
     zero = {"dist": "normal", "mean": 1e5, "sd": 0.0}
-    audit = make_audit({"valuation": {"alpha": zero, "growth": {"dist": "uniform", "low": 0.02, "high": 0.02},
-                                      "monte_carlo_samples": 100},
-                        "market": {"k": {"dist": "triangular", "low": 1.0, "mode": 1.0, "high": 1.0}}}, FULL)
+    audit = make_audit(
+        {
+            "valuation": {
+                "alpha": zero,
+                "growth": {"dist": "uniform", "low": 0.02, "high": 0.02},
+                "monte_carlo_samples": 100,
+            },
+            "market": {"k": {"dist": "triangular", "low": 1.0, "mode": 1.0, "high": 1.0}},
+        },
+        FULL,
+    )
     m = value(audit)["metrics"]
     for key in ("risk_adjusted_value", "npv"):
         assert m[f"{key}_p5"] == m[f"{key}_p50"] == m[f"{key}_p95"] == m[key]
 
 
 def test_market_uncertainty_flows_into_the_monte_carlo() -> None:
-    audit = make_audit({"valuation": {"monte_carlo_samples": 300},
-                        "market": {"a": {"dist": "uniform", "low": 30_000.0, "high": 70_000.0}}}, FULL)
+    audit = make_audit(
+        {
+            "valuation": {"monte_carlo_samples": 300},
+            "market": {"a": {"dist": "uniform", "low": 30_000.0, "high": 70_000.0}},
+        },
+        FULL,
+    )
     doc = value(audit)
     assert doc["monte_carlo"]["uncertain"] == ["market.a"]
     m = doc["metrics"]
@@ -193,8 +253,15 @@ def test_bad_valuation_config_names_file_key_and_fix(config: dict[str, Any], wor
 
 def test_the_value_hook_runs_after_market_and_draws_every_chart() -> None:
     assert valuation.auditkit_value.auditkit_impl["trylast"] is True  # type: ignore[attr-defined]
-    audit = make_audit({"valuation": {"alpha": {"dist": "triangular", "low": 8e4, "mode": 1e5, "high": 1.3e5},
-                                      "monte_carlo_samples": 200}}, FULL)
+    audit = make_audit(
+        {
+            "valuation": {
+                "alpha": {"dist": "triangular", "low": 8e4, "mode": 1e5, "high": 1.3e5},
+                "monte_carlo_samples": 200,
+            }
+        },
+        FULL,
+    )
     section = valuation.auditkit_value(audit)
     assert [c.name for c in section.charts] == ["valuation-waterfall", "valuation-monte-carlo", "valuation-tornado"]
     assert all(c.svg.startswith("<svg") and c.alt for c in section.charts)
