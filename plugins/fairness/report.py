@@ -170,6 +170,8 @@ def build(result: FairnessResult, section: Section) -> Section:
     section.charts = [c for c in drawn if c is not None]
     section.calculations = _calculations(result)
     section.metrics = {"score": result.score}
+    binding = result.binding.name if result.binding else None
+    section.key_metrics = ["score"] + ([binding] if binding in result.disparities else [])
     for name, d in result.disparities.items():
         section.metrics[name] = num(d.value)
     for c in result.constraints:

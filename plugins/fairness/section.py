@@ -134,6 +134,7 @@ def assess_section(audit: Audit) -> Section | None:
         )
         section.summary = "Fairness was not measured: the evaluation data names no sensitive features."
         section.metrics = {"score": None}
+        section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
     from auditkit_plugins.fairness import report
@@ -148,6 +149,7 @@ def assess_section(audit: Audit) -> Section | None:
         )
         section.summary = "Fairness was not measured: there are no predictions."
         section.metrics = {"score": None}
+        section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
     add_findings(section, result, audit)
