@@ -7,18 +7,20 @@ the Section (summary, tables, charts, JSON). Imported only inside the hook body.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from auditkit_plugins.fairness import aucs, constraints, disparity, engine
 from auditkit_plugins.fairness.counterfactual import CounterfactualResult
 from auditkit_plugins.fairness.groups import Grouping, build_groupings
-from auditkit_plugins.fairness.mitigation import MitigationResult
 from auditkit_plugins.fairness.schema import DISPARITIES, schema
 
 from auditkit.errors import ConfigError, DataError
 from auditkit.model import Audit
+
+if TYPE_CHECKING:  # sklearn loads only when the what-if runs
+    from auditkit_plugins.fairness.mitigation import MitigationResult
 
 # metrics that need the true label; null (with a note) when the data has no label column
 _NEEDS_LABEL = (

@@ -163,6 +163,7 @@ def test_equalized_odds_equals_fairlearn_when_every_group_has_both_labels(seed: 
 
 
 @pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.filterwarnings("ignore:Supplied .func. had no __name__")
 def test_multiclass_equals_sklearn_and_one_vs_rest_fairlearn(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = 2500
