@@ -158,6 +158,7 @@ def build(result: FairnessResult, section: Section) -> Section:
     section.summary = _summary(result, section.verdict)
     section.tables = [tables.constraint_table(result)]
     section.tables += [tables.group_table(result, v) for v in result.views]
+    section.tables += [t for t in (tables.auc_table(result),) if t is not None]
     section.tables += [
         tables.disparity_table(result),
         *tables.mitigation_tables(result),

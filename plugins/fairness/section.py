@@ -31,7 +31,7 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
         if c.verdict == "undefined":
             section.add_finding(
                 "warn",
-                "fairness.constraint_undefined",
+                "fairness-constraint-undefined",
                 f"{c.name}{where} cannot be evaluated: {c.note}",
             )
             continue
@@ -42,27 +42,27 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
         if c.verdict == "fail":
             section.add_finding(
                 "fail",
-                "fairness.constraint_failed",
+                "fairness-constraint-failed",
                 text + ": beyond the tolerance by more than noise",
             )
         elif c.verdict == "warn":
             section.add_finding(
                 "warn",
-                "fairness.constraint_uncertain",
+                "fairness-constraint-uncertain",
                 text + ": beyond the tolerance, but the interval still reaches it",
             )
     for note in result.notes:
-        section.add_finding("info", "fairness.intersection_skipped", note)
+        section.add_finding("info", "fairness-intersection-skipped", note)
     for name in result.skipped_constraints:
         section.add_finding(
             "info",
-            "fairness.constraint_not_applicable",
+            "fairness-constraint-not-applicable",
             f"constraint {name} does not apply to a {result.inputs.task} task; left out of F",
         )
     if result.score is None:
         section.add_finding(
             "warn",
-            "fairness.no_score",
+            "fairness-no-score",
             "no constraint could be evaluated, so the fairness score F is undefined",
         )
     rows = len(audit.frame) if audit.frame is not None else 0
@@ -72,7 +72,7 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
             also = f" (the loader counted {host[feature]})" if feature in host and host[feature] != count else ""
             section.add_finding(
                 "info",
-                "fairness.missing_sensitive",
+                "fairness-missing-sensitive",
                 f"{count} of {rows} rows have no value for {feature!r}{also}: they are left out "
                 f"of that feature's groups and of the intersection",
             )
@@ -86,7 +86,7 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
         size = result.config["min_group_size"]
         section.add_finding(
             "info",
-            "fairness.small_groups",
+            "fairness-small-groups",
             f"{len(small)} group(s) below min_group_size {size}: "
             + ", ".join(small[:12])
             + (" …" if len(small) > 12 else ""),
@@ -96,26 +96,26 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
         if c.flip_rate is not None and c.flip_rate > limit:
             section.add_finding(
                 "warn",
-                "fairness.counterfactual_flips",
+                "fairness-counterfactual-flips",
                 f"{describe_change(c)} flips {c.flip_rate:.1%} of {c.variants} predictions "
                 f"({_fmt_ci(c.flip_rate_ci, level)}; warning level {limit:g}); the score moves by "
                 f"{c.mean_abs_score_change:.3f} on average (signed mean {c.mean_score_change:+.3f})",
             )
     if result.counterfactual_note:
-        section.add_finding("info", "fairness.counterfactual_skipped", result.counterfactual_note)
+        section.add_finding("info", "fairness-counterfactual-skipped", result.counterfactual_note)
     if result.mitigation_note:
-        section.add_finding("info", "fairness.mitigation_skipped", result.mitigation_note)
+        section.add_finding("info", "fairness-mitigation-skipped", result.mitigation_note)
     if result.mitigation is not None:
         for skipped in result.mitigation.skipped:
             section.add_finding(
                 "info",
-                "fairness.mitigation_skipped",
+                "fairness-mitigation-skipped",
                 f"ThresholdOptimizer ({skipped['constraint']}) could not be fitted: {skipped['reason']}",
             )
         if result.mitigation.runs:
             section.add_finding(
                 "info",
-                "fairness.mitigation_needs_sensitive",
+                "fairness-mitigation-needs-sensitive",
                 f"the ThresholdOptimizer what-if uses a threshold per {result.mitigation.feature!r} "
                 f"group: deploying it needs that feature at prediction time",
             )
@@ -128,7 +128,7 @@ def assess_section(audit: Audit) -> Section | None:
     if not audit.dataset.sensitive:
         section.add_finding(
             "warn",
-            "fairness.no_sensitive_features",
+            "fairness-no-sensitive-features",
             "no sensitive features are configured, so fairness was not measured; "
             "list the columns under [data] sensitive",
         )
@@ -144,7 +144,7 @@ def assess_section(audit: Audit) -> Section | None:
     if result is None:
         section.add_finding(
             "warn",
-            "fairness.no_predictions",
+            "fairness-no-predictions",
             "the model produced no predictions to measure (token task without token labels?)",
         )
         section.summary = "Fairness was not measured: there are no predictions."

@@ -49,7 +49,7 @@ def fmt(x: float | None, ci: Any = None) -> str:
     if x is None:
         return "undefined"
     bounds = pair(ci) if ci is not None else None
-    return f"{x:.3f}" + (f" ({bounds[0]:.3f}–{bounds[1]:.3f})" if bounds else "")
+    return f"{x:.3f}" + (f" ({bounds[0]:.2f}–{bounds[1]:.2f})" if bounds else "")
 
 
 def metric_names(result: FairnessResult, view: GroupView) -> list[str]:
@@ -60,24 +60,63 @@ def metric_names(result: FairnessResult, view: GroupView) -> list[str]:
     return names + [m for m in AUC_METRICS if m in view.point]
 
 
+TABLE_METRICS = {
+    "binary": ("base_rate", "selection_rate", "accuracy", "precision", "tpr", "fpr", "f1"),
+    "multiclass": ("accuracy", "macro_f1"),
+    "token": ("entities", "entity_precision", "entity_recall", "entity_f1"),
+}
+_HEADINGS = {"tpr": "TPR", "fpr": "FPR", "f1": "F1", "auc": "subgroup AUC", "bpsn_auc": "BPSN AUC",
+             "bnsp_auc": "BNSP AUC", "macro_f1": "macro F1"}
+
+
+def _heading(metric: str) -> str:
+    return _HEADINGS.get(metric, metric.replace("_", " "))
+
+
+def _cell(view: GroupView, metric: str, g: int) -> str:
+    value = num(view.point[metric][g])
+    if metric in NO_CI:
+        return "" if value is None else f"{value:.0f}"
+    return fmt(value, view.ci[metric][g] if metric in view.ci else None)
+
+
 def group_table(result: FairnessResult, view: GroupView) -> Table:
-    names = [m for m in metric_names(result, view) if m != "share"][:12]
+    """A page-wide table: the main metrics of each group (the rest are in audit.json)."""
+    names = list(TABLE_METRICS[result.inputs.task])
+    if result.inputs.task == "multiclass":
+        names += [f"recall_{c}" for c in result.inputs.classes[:6]]
     rows = []
     for g, label in enumerate(view.grouping.groups):
-        row: dict[str, Any] = {
-            "group": label,
-            "n": int(view.point["n"][g]),
-            "small": "yes" if view.small[g] else "",
-        }
-        for m in names:
-            row[m] = fmt(num(view.point[m][g]), view.ci[m][g] if m in view.ci and m not in NO_CI else None)
+        row: dict[str, Any] = {"group": label + (" *" if view.small[g] else ""), "n": int(view.point["n"][g])}
+        row.update({_heading(m): _cell(view, m, g) for m in names})
         rows.append(row)
     level = result.config["confidence"]
     return Table(
         f"Group metrics by {view.grouping.feature} (value and {level:.0%} interval)",
         pd.DataFrame(rows),
         name=f"groups-{view.grouping.feature}",
-        note="undefined = 0/0 for that group; the reason is under <metric>_note in audit.json",
+        note=f"* fewer than {result.config['min_group_size']} rows. undefined = 0/0 for that group; the reason "
+        "is under <metric>_note in audit.json, with every other metric",
+    )
+
+
+def auc_table(result: FairnessResult) -> Table | None:
+    """Score-based bias (Borkan et al. 2019), every grouping in one table."""
+    if not result.views or "auc" not in result.views[0].point:
+        return None
+    rows = []
+    for view in result.views:
+        for g, label in enumerate(view.grouping.groups):
+            row: dict[str, Any] = {"feature": view.grouping.feature, "group": label}
+            row.update({_heading(m): _cell(view, m, g) for m in ("auc", "bpsn_auc", "bnsp_auc")})
+            rows.append(row)
+    return Table(
+        "Score-based bias: subgroup AUC, BPSN AUC (group negatives vs other positives), "
+        "BNSP AUC (group positives vs other negatives)",
+        pd.DataFrame(rows),
+        name="aucs",
+        note="a low BPSN AUC means the group's negatives score high (false alarms); a low BNSP AUC "
+        "means its positives score low (misses)",
     )
 
 
@@ -98,20 +137,21 @@ def constraint_table(result: FairnessResult) -> Table:
 
 
 def disparity_table(result: FairnessResult) -> Table:
+    """Every disparity (rows) on every grouping (columns): value, interval and the two groups."""
     rows = []
-    for view in result.views:
-        for name, d in view.disparities.items():
-            rows.append(
-                {
-                    "disparity": name,
-                    "feature": view.grouping.feature,
-                    "value": fmt(num(d.value), d.ci),
-                    "groups": " vs ".join(d.groups),
-                    "metric": d.metric or "",
-                    "note": d.note or "",
-                }
-            )
-    return Table("All disparities, per feature", pd.DataFrame(rows), name="disparities")
+    for name in result.disparities:
+        row: dict[str, Any] = {"disparity": name}
+        for view in result.views:
+            d = view.disparities[name]
+            cell = fmt(num(d.value), d.ci)
+            row[view.grouping.feature] = cell + (f"; {' vs '.join(d.groups)}" if d.groups else "")
+        rows.append(row)
+    return Table(
+        "All disparities, per feature (value, interval; the two groups that set it)",
+        pd.DataFrame(rows),
+        name="disparities",
+        note="the metric each one compares and why an undefined one is undefined are in audit.json",
+    )
 
 
 def method_table(result: FairnessResult) -> Table:
@@ -170,9 +210,9 @@ def mitigation_tables(result: FairnessResult) -> list[Table]:
             "accuracy before": round(r.accuracy_before, 4),
             "accuracy after": round(r.accuracy_after, 4),
         }
-        for name in r.before:
-            row[f"{name} before"] = fmt(r.before[name])
-            row[f"{name} after"] = fmt(r.after[name])
+        for name, short in (("demographic_parity_difference", "DP"), ("equalized_odds_difference", "EO")):
+            row[f"{short} difference before"] = fmt(r.before[name])
+            row[f"{short} difference after"] = fmt(r.after[name])
         rows.append(row)
     note = (
         "A what-if: thresholds fitted on one half, measured on the other. The mitigated model needs the "
@@ -208,15 +248,31 @@ def counterfactual_tables(result: FairnessResult) -> list[Table]:
             "note": c.note or "",
         }
         for c in result.counterfactuals
+        if c.variants
     ]
-    worst = [{"test": c.name, **w} for c in result.counterfactuals for w in c.worst]
+    unmatched = [c.name for c in result.counterfactuals if not c.variants]
+    if not rows:  # nothing matched: audit.json still lists every test with its note
+        return []
+    worst = [
+        {
+            "test": c.name,
+            "original": w["original"],
+            "counterfactual": w["counterfactual"],
+            "score": f"{w['score_before']:.3f} → {w['score_after']:.3f}",
+            "label": w["label_before"] + (f" → {w['label_after']}" if w["label_after"] != w["label_before"] else ""),
+        }
+        for c in result.counterfactuals
+        for w in c.worst
+        if abs(w["score_after"] - w["score_before"]) > 1e-6  # unchanged examples teach nothing
+    ]
     tables = [
         Table(
             "Counterfactual tests: identity terms changed, texts re-scored",
             pd.DataFrame(rows),
             name="counterfactual",
+            note=("no evaluation text mentions a term of: " + ", ".join(unmatched)) if unmatched else "",
         )
     ]
-    if worst:
+    if rows and worst:
         tables.append(Table("Largest score changes", pd.DataFrame(worst), name="counterfactual-worst"))
     return tables

@@ -136,7 +136,7 @@ def test_term_swap_catches_a_model_that_keys_on_the_pronoun(models: dict) -> Non
     assert directions[("female", "male")]["mean_score_change"] > 0.2
     assert pronouns["worst"] and pronouns["worst"][0]["label_before"] != pronouns["worst"][0]["label_after"]
     assert results["religion"]["flip_rate"] is None and "no text contains" in results["religion"]["note"]
-    flagged = [f for f in section.findings if f.code == "fairness.counterfactual_flips"]
+    flagged = [f for f in section.findings if f.code == "fairness-counterfactual-flips"]
     assert flagged and "gender_pronouns" in flagged[0].message
     assert section.metrics["flip_rate_gender_pronouns"] == pronouns["flip_rate"]
 
@@ -146,7 +146,7 @@ def test_a_model_that_keys_on_sentiment_is_not_flagged(models: dict) -> None:
     section = auditkit_assess(audit=make_audit(path, handle))
     pronouns = next(c for c in section.data["counterfactual"] if c["name"] == "gender_pronouns")
     assert pronouns["flip_rate"] < 0.05
-    assert not [f for f in section.findings if f.code == "fairness.counterfactual_flips"]
+    assert not [f for f in section.findings if f.code == "fairness-counterfactual-flips"]
 
 
 def test_paired_files_and_flip_rate_constraint(models: dict) -> None:

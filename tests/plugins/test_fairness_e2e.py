@@ -96,5 +96,5 @@ def test_cli_reports_the_pronoun_bias(tmp_path: Path) -> None:
     flips = {c["name"]: c for c in fairness["counterfactual"]}
     assert flips["gender_pronouns"]["flip_rate"] > 0.5
     assert flips["paired files"]["flip_rate"] > 0.9
-    assert any(f["code"] == "fairness.counterfactual_flips" for f in fairness["findings"])
+    assert any(f["code"] == "fairness-counterfactual-flips" for f in fairness["findings"])
     assert {"feature", "group", "n", "tpr", "tpr_ci", "auc", "bpsn_auc", "bnsp_auc"} <= set(fairness["groups"][0])

@@ -99,7 +99,7 @@ def test_score_and_fail_verdict_by_hand() -> None:
     assert section.metrics["score"] == section.data["score"]
     assert d["demographic_parity_difference"]["ci"][0] > 0.10
     assert section.verdict == "fail"
-    assert {f.code for f in section.findings if f.severity == "fail"} == {"fairness.constraint_failed"}
+    assert {f.code for f in section.findings if f.severity == "fail"} == {"fairness-constraint-failed"}
     assert section.summary.startswith("Fairness verdict: FAIL. F = 0.33")
     calc = {c.name: c for c in section.calculations}
     assert calc["F"].result == pytest.approx(1 / 3)
@@ -168,11 +168,11 @@ def test_json_contract_and_undefined_metrics() -> None:
         assert set(entry) >= {"value", "tolerance", "score", "groups", "ci"}
         assert len(entry["groups"]) == 2 and len(entry["ci"]) == 2
     # missing sensitive values: counted in a finding and left out of that feature's groups
-    missing = [f for f in section.findings if f.code == "fairness.missing_sensitive"]
+    missing = [f for f in section.findings if f.code == "fairness-missing-sensitive"]
     assert len(missing) == 1 and missing[0].message.startswith("30 of 3000 rows have no value for 'g'")
     assert sum(r["n"] for r in out["groups"] if r["feature"] == "g") == 2970
     assert sum(r["n"] for r in out["groups"] if r["feature"] == "h") == 3000
-    assert any(f.code == "fairness.small_groups" for f in section.findings)
+    assert any(f.code == "fairness-small-groups" for f in section.findings)
     assert section.charts and all(c.svg.startswith("<svg") and c.alt for c in section.charts)
     assert {"fairness-disparity-tolerance", "fairness-groups-g", "fairness-mitigation"} <= {
         c.name for c in section.charts
@@ -191,7 +191,7 @@ def test_threshold_optimizer_lowers_the_disparity_on_held_out_data() -> None:
     eo = runs["equalized_odds"]
     assert eo["after"]["equalized_odds_difference"] < eo["before"]["equalized_odds_difference"]
     assert {t["group"] for t in dp["thresholds"]} == {"a", "b", "c"}
-    assert any(f.code == "fairness.mitigation_needs_sensitive" for f in section.findings)
+    assert any(f.code == "fairness-mitigation-needs-sensitive" for f in section.findings)
 
 
 def test_small_groups_can_be_left_out_of_disparities() -> None:
@@ -265,5 +265,5 @@ def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
     frame = pd.DataFrame({"g": ["m", "f", "f"]})
     section = run(make_audit(frame, ["pos", "neg", "pos"], ["pos", "pos", "neg"], scores=[0.9, 0.6, 0.2]))
     assert section.data["mitigation"] is None
-    assert any(f.code == "fairness.mitigation_skipped" for f in section.findings)
+    assert any(f.code == "fairness-mitigation-skipped" for f in section.findings)
     assert {r["group"]: r["n"] for r in section.data["groups"]} == {"f": 2, "m": 1}
