@@ -69,26 +69,35 @@ def intersect(parts: list[Grouping]) -> Grouping:
     n = len(parts[0].codes)
     combined = np.zeros(n, dtype=np.int64)
     valid = np.ones(n, dtype=bool)
-    size = 1
+    size, plain = 1, True  # plain: combined is the pure mixed-radix code of the groups
     for part in parts:
         if size * len(part.groups) > 1 << 40:  # keep the mixed-radix code far from overflow
             _, combined = np.unique(combined, return_inverse=True)
-            size = int(combined.max()) + 1
+            size, plain = int(combined.max()) + 1, False
         combined = combined * len(part.groups) + part.codes
         valid &= part.codes >= 0
         size *= len(part.groups)
     if size > 1 << 24:  # sparse: sort the codes that occur
         _, combined = np.unique(np.where(valid, combined, -1), return_inverse=True)
         combined = np.where(valid, combined - int((~valid).any()), -1)
-        size = int(combined.max()) + 1
+        size, plain = int(combined.max()) + 1, False
     combined = np.where(valid, combined, size)  # one extra bin for rows with a missing value
     present = np.flatnonzero(np.bincount(combined, minlength=size + 1)[:size])  # sorted: lexicographic
     rank = np.full(size + 1, -1, dtype=np.int64)
     rank[present] = np.arange(len(present))
     codes = rank[combined]
-    anyrow = np.empty(size + 1, dtype=np.int64)
-    anyrow[combined] = np.arange(n)  # one row per combination names its groups
-    labels = [INTERSECTION_SEP.join(p.groups[p.codes[r]] for p in parts) for r in anyrow[present].tolist()]
+    if plain:  # read each combination's groups off its digits
+        labels = []
+        for value in present.tolist():
+            names = []
+            for part in reversed(parts):
+                value, digit = divmod(value, len(part.groups))
+                names.append(part.groups[digit])
+            labels.append(INTERSECTION_SEP.join(reversed(names)))
+    else:  # compressed codes: one row per combination names its groups
+        anyrow = np.empty(size + 1, dtype=np.int64)
+        anyrow[combined] = np.arange(n)
+        labels = [INTERSECTION_SEP.join(p.groups[p.codes[r]] for p in parts) for r in anyrow[present].tolist()]
     name = INTERSECTION_SEP.join(p.feature for p in parts)
     return Grouping(feature=name, groups=labels, codes=codes, columns=tuple(p.feature for p in parts))
 
