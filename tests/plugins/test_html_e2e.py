@@ -66,6 +66,9 @@ def test_run_writes_every_report_and_the_index(two_models: Path, tmp_path: Path,
 def test_rerun_with_source_date_epoch_is_byte_identical(two_models: Path, tmp_path: Path, monkeypatch) -> None:
     first, second = tmp_path / "one", tmp_path / "two"
     _run(two_models / "tox-a", first, monkeypatch)
+    kept = {p.name: p.read_bytes() for p in (first / "tox-a").iterdir()}
     _run(two_models / "tox-a", second, monkeypatch)
-    for name in ("compliance.html", "business.html", "summary.md", "compliance.pdf", "business.pdf"):
+    _run(two_models / "tox-a", first, monkeypatch)  # again, now from the prediction cache
+    for name in ("audit.json", "compliance.html", "business.html", "summary.md", "compliance.pdf", "business.pdf"):
         assert (first / "tox-a" / name).read_bytes() == (second / "tox-a" / name).read_bytes(), name
+        assert (first / "tox-a" / name).read_bytes() == kept[name], name
