@@ -142,7 +142,7 @@ def provenance(files: Files, model_dir: Path) -> tuple[dict[str, Any], list[tupl
                 issues.append(
                     (
                         "warn",
-                        "training.data-changed",
+                        "training-data-changed",
                         f"{name} differs from the file recorded at training time (sha256 mismatch)",
                     )
                 )
@@ -155,7 +155,7 @@ def provenance(files: Files, model_dir: Path) -> tuple[dict[str, Any], list[tupl
             issues.append(
                 (
                     "warn",
-                    "training.weights-changed",
+                    "training-weights-changed",
                     "the weights differ from those training.json recorded: the record may describe another model",
                 )
             )
@@ -185,11 +185,11 @@ def assess(audit: Audit, order: int = 100) -> Section:
     )
     record = files.record or {}
     for problem in files.problems:
-        section.add_finding("info", "training.file-skipped", problem)
+        section.add_finding("info", "training-file-skipped", problem)
     if not (files.record or files.state or files.results):
         section.add_finding(
             "info",
-            "training.no-record",
+            "training-no-record",
             "no training files (training.json, trainer_state.json, all_results.json) in the model "
             "dir: how the model was trained is unknown; it is evaluated on the audit data only",
         )
@@ -210,7 +210,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
     if seconds is not None and rate == 0:
         section.add_finding(
             "info",
-            "training.cost-unpriced",
+            "training-cost-unpriced",
             f"training took {seconds:.0f} s; set [training] hourly_rate to price it (cost shown as 0)",
         )
 
@@ -276,12 +276,12 @@ def assess(audit: Audit, order: int = 100) -> Section:
     if record.get("result", {}).get("stopped_early"):
         section.add_finding(
             "info",
-            "training.stopped-early",
+            "training-stopped-early",
             f"training stopped early at epoch {record['result'].get('epochs_completed')}: "
             f"the dev metric stopped improving",
         )
     for note in record.get("notes") or []:
-        section.add_finding("info", "training.note", note)
+        section.add_finding("info", "training-note", note)
 
     evaluation = evaluate_audit(audit, section, dev, files) if config.get("evaluate", True) else None
     section.data = {

@@ -31,7 +31,7 @@ def evaluate_audit(audit: Audit, section: Section, dev: dict[str, Any], files: F
     if audit.y_true is None or predictions is None:
         section.add_finding(
             "info",
-            "training.no-labels",
+            "training-no-labels",
             "the audit data has no label column: no evaluation on it (set [data] label)",
         )
         return None
@@ -41,12 +41,12 @@ def evaluate_audit(audit: Audit, section: Section, dev: dict[str, Any], files: F
     y_true = [str(v) for v in np.asarray(audit.y_true, dtype=object)[keep]]
     y_pred = [str(v) for v in np.asarray(predictions.labels, dtype=object)[keep]]
     if not y_true:
-        section.add_finding("info", "training.no-labels", "every label in the audit data is empty: no evaluation")
+        section.add_finding("info", "training-no-labels", "every label in the audit data is empty: no evaluation")
         return None
     if not keep.all():
         section.add_finding(
             "info",
-            "training.unlabelled-rows",
+            "training-unlabelled-rows",
             f"{int((~keep).sum())} rows without a label were left out of the evaluation",
         )
     labels = list(audit.model.labels or predictions.classes)
@@ -108,7 +108,7 @@ def _tokens(audit: Audit, section: Section, dev: dict[str, Any]) -> dict[str, An
     if not audit.token_true or predicted is None:
         section.add_finding(
             "info",
-            "training.no-labels",
+            "training-no-labels",
             "the audit data has no tag column or no tag predictions: no entity-level evaluation",
         )
         return None
@@ -153,7 +153,7 @@ def _gap(section: Section, dev_value: Any, audit_value: float, name: str) -> Non
     if isinstance(dev_value, (int, float)) and dev_value - audit_value > GAP_WARN:
         section.add_finding(
             "warn",
-            "training.audit-gap",
+            "training-audit-gap",
             f"{name} is {audit_value:.3f} on the audit data "
             f"but was {dev_value:.3f} on the dev split "
             f"during training: the audit data differs from what the model was tuned for",
@@ -165,7 +165,7 @@ def _check_data_overlap(audit: Audit, section: Section, files: Files) -> None:
     if audit.dataset is not None and data.get("train_sha256") and audit.dataset.sha256 == data["train_sha256"]:
         section.add_finding(
             "warn",
-            "training.eval-on-train",
+            "training-eval-on-train",
             "the audit data is the training split itself: its scores overstate quality; "
             f"audit on {data.get('eval_file', 'held-out data')} instead",
         )

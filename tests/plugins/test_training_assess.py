@@ -38,9 +38,7 @@ def make_audit(
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    schemas = collect_schemas(
-        [core_schema(), training.auditkit_config_schema()], ["core", "training"]
-    )
+    schemas = collect_schemas([core_schema(), training.auditkit_config_schema()], ["core", "training"])
     layer = toml if toml is not None else tomllib.loads((model_dir / "auditkit.toml").read_text())
     config = build_config(schemas, [("auditkit.toml", layer)])
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
@@ -48,15 +46,9 @@ def make_audit(
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     frame = pd.read_csv(model_dir / data_file)
     with torch.no_grad():
-        proba = (
-            model(**tokenizer(list(frame["text"]), padding=True, return_tensors="pt"))
-            .logits.softmax(-1)
-            .numpy()
-        )
+        proba = model(**tokenizer(list(frame["text"]), padding=True, return_tensors="pt")).logits.softmax(-1).numpy()
     predicted = np.array([labels[i] for i in proba.argmax(1)], dtype=object)
-    info = ModelInfo(
-        name=model_dir.name, path=str(model_dir), task=task, labels=labels, loader="transformers"
-    )
+    info = ModelInfo(name=model_dir.name, path=str(model_dir), task=task, labels=labels, loader="transformers")
     dataset = DatasetInfo(
         path=str(model_dir / data_file),
         sha256=sha256(model_dir / data_file),
@@ -141,10 +133,7 @@ def test_section_from_our_training_record(trained: Path) -> None:
     assert section.metrics["wall_seconds"] == record["wall_seconds"]
     assert section.metrics["training_cost"] == pytest.approx(record["wall_seconds"] / 3600 * 2.5)
     cost = next(c for c in section.calculations if c.name == "training_cost")
-    assert (
-        cost.inputs["hourly_rate"] == 2.5
-        and cost.inputs["wall_seconds_source"] == "training.json wall_seconds"
-    )
+    assert cost.inputs["hourly_rate"] == 2.5 and cost.inputs["wall_seconds_source"] == "training.json wall_seconds"
     assert section.metrics["train_rows"] == 64 and section.metrics["dev_rows"] == 16
     names = {t.name for t in section.tables}
     assert {
@@ -156,7 +145,7 @@ def test_section_from_our_training_record(trained: Path) -> None:
     } <= names
     assert [c.name for c in section.charts] == ["training-curves", "training-confusion"]
     assert "<svg" in section.charts[0].svg and "training loss" in section.charts[0].alt
-    assert "training.no-record" not in codes(section)
+    assert "training-no-record" not in codes(section)
     assert section.data["provenance"]["weights sha256"] == sha256(trained / "model.safetensors")
     json.dumps(section.to_json(), allow_nan=False)  # strict JSON for audit.json
 
@@ -172,8 +161,8 @@ def test_findings_when_records_and_files_disagree(trained: Path, tmp_path: Path)
     # audit on the training split itself
     section = training.auditkit_assess(audit=make_audit(copy, data_file="train.csv"))
     found = codes(section)
-    assert found["training.weights-changed"] == "warn"
-    assert found["training.eval-on-train"] == "warn"
+    assert found["training-weights-changed"] == "warn"
+    assert found["training-eval-on-train"] == "warn"
 
 
 def test_bare_model_dir_still_gets_the_evaluation(tmp_path: Path) -> None:
@@ -181,7 +170,7 @@ def test_bare_model_dir_still_gets_the_evaluation(tmp_path: Path) -> None:
     sentiment_frame(30, seed=1).to_csv(model / "eval.csv", index=False)
     toml = {"data": {"path": "eval.csv", "sensitive": ["group"]}}
     section = training.auditkit_assess(audit=make_audit(model, toml=toml))
-    assert codes(section)["training.no-record"] == "info"
+    assert codes(section)["training-no-record"] == "info"
     assert section.metrics["wall_seconds"] is None and section.metrics["training_cost"] is None
     assert 0 <= section.metrics["accuracy"] <= 1 and section.metrics["eval_rows"] == 30
     assert section.summary.startswith("No training record")
@@ -209,12 +198,8 @@ def test_trainer_output_dir(tmp_path: Path) -> None:
         "best_metric": None,
     }
     (model / "trainer_state.json").write_text(json.dumps(state))
-    (model / "all_results.json").write_text(
-        json.dumps({"train_runtime": 754.5, "eval_accuracy": 0.81})
-    )
-    (model / "README.md").write_text(
-        "---\nbase_model: bert-base-uncased\nlicense: mit\n---\n# card\n"
-    )
+    (model / "all_results.json").write_text(json.dumps({"train_runtime": 754.5, "eval_accuracy": 0.81}))
+    (model / "README.md").write_text("---\nbase_model: bert-base-uncased\nlicense: mit\n---\n# card\n")
     (model / "training_args.bin").write_bytes(b"\x80\x04pickle that must never be loaded")
     toml = {"data": {"path": "eval.csv"}, "training": {"hourly_rate": 3.0}}
     section = training.auditkit_assess(audit=make_audit(model, toml=toml))
@@ -229,9 +214,7 @@ def test_trainer_output_dir(tmp_path: Path) -> None:
 
 
 def test_token_task_gets_the_entity_report(tmp_path: Path) -> None:
-    schemas = collect_schemas(
-        [core_schema(), training.auditkit_config_schema()], ["core", "training"]
-    )
+    schemas = collect_schemas([core_schema(), training.auditkit_config_schema()], ["core", "training"])
     config = build_config(schemas, [])
     true = [["B-PER", "I-PER", "O"], ["O", "B-LOC"]]
     pred = [["B-PER", "I-PER", "O"], ["O", "O"]]
@@ -249,9 +232,7 @@ def test_token_task_gets_the_entity_report(tmp_path: Path) -> None:
         out_dir=str(tmp_path),
         report_id="t",
         token_true=true,
-        predictions=Predictions(
-            labels=np.array([], dtype=object), classes=info.labels, token_labels=pred
-        ),
+        predictions=Predictions(labels=np.array([], dtype=object), classes=info.labels, token_labels=pred),
     )
     section = training.auditkit_assess(audit=audit)
     # 2 true entities, 1 predicted and right: precision 1, recall 1/2, F1 2/3

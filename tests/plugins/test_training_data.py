@@ -303,3 +303,25 @@ def test_demo_data_is_declared_as_package_data() -> None:
     for path in folder.iterdir():
         name = f"data/{path.name}"
         assert any(fnmatch.fnmatch(name, p) for p in declared), f"{name} is not package data"
+
+
+def test_demo_replaces_only_its_own_output(tmp_path: Path) -> None:
+    from auditkit_plugins.training.demo import TOOL, check_out
+
+    check_out(tmp_path / "new")  # absent: fine
+    (tmp_path / "empty").mkdir()
+    check_out(tmp_path / "empty")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "training.json").write_text(json.dumps({"tool": TOOL}))
+    check_out(earlier)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("keep me")
+    with pytest.raises(UsageError, match="not an earlier demo model"):
+        check_out(theirs)
+    trained = tmp_path / "trained"
+    trained.mkdir()
+    (trained / "training.json").write_text(json.dumps({"tool": "auditkit train"}))
+    with pytest.raises(UsageError, match="--out"):
+        check_out(trained)

@@ -118,9 +118,7 @@ def test_trainer_state_is_in_the_transformers_format(seq_run: Path) -> None:
     train_logs = [e for e in state.log_history if "loss" in e]
     eval_logs = [e for e in state.log_history if "eval_loss" in e]
     assert [e["step"] for e in train_logs] == list(range(2, steps + 1, 2))
-    assert all(
-        {"loss", "learning_rate", "epoch", "step", "grad_norm"} <= set(e) for e in train_logs
-    )
+    assert all({"loss", "learning_rate", "epoch", "step", "grad_norm"} <= set(e) for e in train_logs)
     assert [e["epoch"] for e in eval_logs] == [1.0, 2.0]
     assert all({"eval_accuracy", "eval_macro_f1", "eval_runtime"} <= set(e) for e in eval_logs)
     assert state.best_metric == max(e["eval_macro_f1"] for e in eval_logs)
@@ -140,11 +138,7 @@ def test_training_record_keys_and_hashes(seq_run: Path, seq_base: Path, seq_data
     assert base["sha256"] == sha256(seq_base / "model.safetensors")
     data = record["data"]
     assert data["path"] == str(seq_data.resolve()) and data["sha256"] == sha256(seq_data)
-    assert (
-        data["rows"] == 120
-        and data["train_rows"] + data["dev_rows"] == 120
-        and data["dev_rows"] == 24
-    )
+    assert data["rows"] == 120 and data["train_rows"] + data["dev_rows"] == 120 and data["dev_rows"] == 24
     assert (data["train_file"], data["eval_file"]) == ("train.csv", "eval.csv")
     hp = record["hyperparameters"]
     assert (hp["epochs"], hp["batch_size"], hp["learning_rate"], hp["max_length"]) == (
@@ -200,9 +194,7 @@ def test_auditkit_toml_and_model_card(seq_run: Path) -> None:
     assert config["training"] == {"record": "training.json", "hourly_rate": 1.5}
     card = (seq_run / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
-    assert (
-        front["library_name"] == "transformers" and front["pipeline_tag"] == "text-classification"
-    )
+    assert front["library_name"] == "transformers" and front["pipeline_tag"] == "text-classification"
     assert "## Training data" in card and "sentiment.csv" in card
 
 
@@ -244,9 +236,7 @@ def test_same_seed_same_weights(work: Path, seq_base: Path) -> None:
     assert other != first
 
 
-def test_a_failed_run_leaves_nothing_behind(
-    work: Path, seq_base: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_run_leaves_nothing_behind(work: Path, seq_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from auditkit_plugins.training import records
 
     data = work / "fail.csv"
@@ -377,9 +367,7 @@ def test_dp_training_records_the_dp_block(work: Path, seq_base: Path, seq_data: 
     assert "embeddings" in dp["frozen"]
     # the noise was calibrated to the target: an independent PLD accountant agrees with Opacus
     accountant = pld.PLDAccountant()
-    event = dp_event.PoissonSampledDpEvent(
-        dp["sample_rate"], dp_event.GaussianDpEvent(dp["noise_multiplier"])
-    )
+    event = dp_event.PoissonSampledDpEvent(dp["sample_rate"], dp_event.GaussianDpEvent(dp["noise_multiplier"]))
     accountant.compose(event, dp["steps"])
     epsilon = accountant.get_epsilon(dp["delta"])
     assert epsilon == pytest.approx(dp["epsilon_opacus"], rel=0.05)
