@@ -63,7 +63,8 @@ def bin_edges(prob: np.ndarray, n_bins: int, strategy: str = "uniform") -> np.nd
     if strategy == "uniform":
         return np.linspace(0.0, 1.0, n_bins + 1)
     if strategy == "quantile":
-        edges = np.percentile(prob, np.linspace(0.0, 100.0, n_bins + 1))
+        # the same float steps as calibration_curve, so a row on an edge lands in the same bin
+        edges = np.percentile(prob, np.linspace(0.0, 1.0, n_bins + 1) * 100)
         edges[0], edges[-1] = 0.0, 1.0
         return edges
     raise ValueError(f"strategy {strategy!r}: expected one of {STRATEGIES}")
