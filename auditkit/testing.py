@@ -230,8 +230,9 @@ def run_audit(
     """Audit one model dir with the built-ins plus ``plugins``.
 
     Each plugin is a ``(name, module or object)`` pair, a module (named as its installed
-    entry point names it, else after its last dotted part), or the name of an installed
-    entry point in group ``auditkit`` (loaded and version-checked as ``auditkit`` would). ``builtins`` keeps only those
+    entry point names it, else after its top-level package without ``auditkit_``), or the
+    name of an installed entry point in group ``auditkit`` (loaded and version-checked as
+    ``auditkit`` would). ``builtins`` keeps only those
     built-ins (e.g. ``MINIMAL_BUILTINS + ("html",)``) and disables the rest, so a plugin's
     tests stay fast; ``None`` keeps them all.
     """
@@ -258,7 +259,8 @@ def _named_plugin(plugin: tuple[str, Any] | str | Any) -> tuple[str, Any]:
     if isinstance(plugin, str):
         return plugin, entry_point_plugin(plugin)
     name = getattr(plugin, "__name__", type(plugin).__name__)
-    return _entry_point_name(name) or name.rpartition(".")[2], plugin
+    # not installed: auditkit_length.plugin → "length", the name the package's entry point would use
+    return _entry_point_name(name) or name.partition(".")[0].removeprefix("auditkit_"), plugin
 
 
 def _entry_point_name(module_name: str) -> str | None:

@@ -120,3 +120,31 @@ def test_init_writes_its_section(plugin_autoload, tmp_path: Path, tiny_model_tem
     text = (model / "auditkit.toml").read_text(encoding="utf-8")
     assert "[calibration]" in text and "max_ece = 0.1" in text
     assert "# tolerance: fail when the ECE is above this" in text
+
+
+def test_wheel_holds_entry_point_template_and_types(tmp_path: Path) -> None:
+    import zipfile
+
+    source = Path(shutil.copytree(EXAMPLE, tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info", "build")))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("auditkit_plugin_calibration-*.whl")
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert {"auditkit_calibration/templates/calibration/section.html.j2", "auditkit_calibration/py.typed"} <= names
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "calibration = auditkit_calibration.plugin" in archive.read(entry_points).decode()
