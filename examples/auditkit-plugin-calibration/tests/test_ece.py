@@ -7,6 +7,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
+from auditkit_calibration import ece
 from auditkit_calibration.ece import bin_edges, bin_ids, calibrate, expected_calibration_error
 
 
@@ -61,8 +62,11 @@ def test_bins_match_sklearn_calibration_curve(strategy: str, n_bins: int) -> Non
     assert result.brier == pytest.approx(brier_score_loss(outcome, prob), rel=1e-12)
 
 
-def test_bootstrap_equals_a_plain_loop() -> None:
-    """The vectorised bootstrap and noise floor give what a loop over resamples gives."""
+@pytest.mark.parametrize(("chunk", "steps"), [(None, [60]), (900, [10] * 6)])
+def test_bootstrap_equals_a_plain_loop(chunk: int | None, steps: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised (and chunked) bootstrap and noise floor give what a loop over resamples gives."""
+    if chunk:
+        monkeypatch.setattr(ece, "CHUNK", chunk)  # 900 values: 10 resamples of 90 rows at a time
     rng = np.random.default_rng(7)
     prob = rng.uniform(0, 1, 90)
     outcome = (rng.random(90) < prob).astype(float)
@@ -70,9 +74,9 @@ def test_bootstrap_equals_a_plain_loop() -> None:
     result = calibrate(prob, outcome, edges, resamples=60, confidence=0.9, seed=11)
 
     draw = np.random.default_rng(11)  # same stream, same order: resample rows, then outcomes
-    picks = draw.integers(0, 90, size=(60, 90))
+    picks = np.vstack([draw.integers(0, 90, size=(k, 90)) for k in steps])
     boot = [expected_calibration_error(prob[p], outcome[p], edges) for p in picks]
-    fake = draw.random((60, 90)) < prob
+    fake = np.vstack([draw.random((k, 90)) < prob for k in steps])
     null = [expected_calibration_error(prob, f.astype(float), edges) for f in fake]
     assert result.interval.low == pytest.approx(np.quantile(boot, 0.05))
     assert result.interval.high == pytest.approx(np.quantile(boot, 0.95))

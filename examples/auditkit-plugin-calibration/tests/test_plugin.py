@@ -79,8 +79,9 @@ def test_bad_config_is_a_usage_error_naming_the_key(auditkit_run) -> None:
 def test_unknown_sensitive_column_names_the_setting(auditkit_run) -> None:
     run = auditkit_run(calibration, settings={"calibration": {"sensitive": ["age"]}})
     [error] = run.findings(severity="error", plugin="calibration")
+    assert error.code == "usage-error"
     assert "[calibration] sensitive names 'age'" in error.message and "command line" in error.message
-    assert run.exit_code == 3
+    assert run.exit_code == 2, "bad input, found late: a usage error, not a plugin error"
 
 
 def test_template_dir_holds_the_partial() -> None:
@@ -153,4 +154,5 @@ def test_three_labels_use_top_label_and_refuse_positive(auditkit_run, tmp_path: 
     assert run.section("calibration").data["method"]["kind"] == "top-label"
     run = auditkit_run(calibration, model_dir=model_dir, settings={"calibration": {"kind": "positive"}})
     [error] = run.findings(severity="error", plugin="calibration")
-    assert "kind = 'positive' needs a binary task" in error.message
+    assert error.code == "usage-error" and "kind = 'positive' needs a binary task" in error.message
+    assert run.exit_code == 2

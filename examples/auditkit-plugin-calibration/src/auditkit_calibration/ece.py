@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 STRATEGIES = ("uniform", "quantile")
+CHUNK = 4_000_000  # values drawn at once by the bootstrap (about 32 MB of int64)
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,18 @@ def expected_calibration_error(prob: np.ndarray, outcome: np.ndarray, edges: np.
     return float(np.abs(sums).sum() / prob.size)
 
 
-def _resampled_ece(ids: np.ndarray, residual: np.ndarray, n_bins: int, picks: np.ndarray) -> np.ndarray:
-    """ECE of every row of ``picks`` (resampled row indices), in one bincount."""
-    resamples, n = picks.shape
-    offset = (np.arange(resamples) * n_bins)[:, None]
-    sums = np.bincount((ids[picks] + offset).ravel(), weights=residual[picks].ravel(), minlength=resamples * n_bins)
-    return np.abs(sums.reshape(resamples, n_bins)).sum(axis=1) / n
+def _ece_of_rows(ids: np.ndarray, residual: np.ndarray, n_bins: int) -> np.ndarray:
+    """ECE of each row of a (k, n) matrix of residuals y − p whose bins are ``ids``, in one bincount."""
+    k, n = residual.shape
+    flat = (ids + (np.arange(k) * n_bins)[:, None]).ravel()
+    sums = np.bincount(flat, weights=residual.ravel(), minlength=k * n_bins)
+    return np.abs(sums.reshape(k, n_bins)).sum(axis=1) / n
+
+
+def _chunks(resamples: int, n: int) -> list[int]:
+    """Resamples per step, so that memory stays bounded (about CHUNK values) for any n."""
+    step = max(1, CHUNK // n)
+    return [min(step, resamples - start) for start in range(0, resamples, step)]
 
 
 def calibrate(
@@ -138,14 +145,23 @@ def calibrate(
     interval = floor = None
     if resamples > 0 and n > 0:
         rng = np.random.default_rng(seed)
+        residual = outcome - prob
+        # all bootstrap draws first, then all outcome draws: one fixed order per seed
+        boot = np.concatenate(
+            [
+                _ece_of_rows(ids[p], residual[p], n_bins)
+                for p in (rng.integers(0, n, (k, n)) for k in _chunks(resamples, n))
+            ]
+        )
+        null = np.concatenate(
+            [
+                _ece_of_rows(np.broadcast_to(ids, (k, n)), (rng.random((k, n)) < prob) - prob, n_bins)
+                for k in _chunks(resamples, n)
+            ]
+        )
         tail = (1.0 - confidence) / 2.0
-        boot = _resampled_ece(ids, outcome - prob, n_bins, rng.integers(0, n, size=(resamples, n)))
         interval = Interval(float(np.quantile(boot, tail)), float(np.quantile(boot, 1.0 - tail)))
-        drawn = (rng.random((resamples, n)) < prob).astype(float)
-        null_sums = np.zeros((resamples, n_bins))
-        for b in range(n_bins):  # n_bins is small; rows stay vectorised
-            null_sums[:, b] = (drawn[:, ids == b] - prob[ids == b]).sum(axis=1)
-        floor = float(np.quantile(np.abs(null_sums).sum(axis=1) / n, confidence))
+        floor = float(np.quantile(null, confidence))
     return Calibration(
         n=n, ece=ece, mce=max(gaps, default=float("nan")), brier=brier, bins=bins, interval=interval, noise_floor=floor
     )
