@@ -156,6 +156,7 @@ class Runner:
             plugins=[p for p in self.pm.active() if p.name not in skip],
             created=_created(),
             timings=timings,
+            hook=self.pm.hook,
         )
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())
