@@ -64,11 +64,12 @@ def group_chart(groups: list[GroupResult], warn_ece: float, max_ece: float, conf
     labels = [f"{g.feature}={g.group}" for g in groups]
     eces = [g.result.ece for g in groups]
     positions = list(range(len(groups)))
-    has_ci = all(g.result.interval is not None for g in groups)
+    intervals = [g.result.interval for g in groups]
+    has_ci = all(i is not None for i in intervals)
     errors = (
         [
-            [g.result.ece - g.result.interval.low for g in groups],
-            [g.result.interval.high - g.result.ece for g in groups],
+            [e - i.low for e, i in zip(eces, intervals, strict=True) if i],
+            [i.high - e for e, i in zip(eces, intervals, strict=True) if i],
         ]
         if has_ci
         else None
