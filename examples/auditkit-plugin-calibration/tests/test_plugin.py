@@ -56,7 +56,7 @@ def test_top_label_calibration(auditkit_run) -> None:
 
 def test_tolerance_fails_the_audit(auditkit_run) -> None:
     run = auditkit_run(calibration, settings={"calibration": {"max_ece": 0.0, "warn_ece": 0.0}})
-    [fail] = run.findings(code="calibration.ece-above-max")
+    [fail] = run.findings(code="calibration-ece-above-max")
     assert fail.severity == "fail" and fail.plugin == "calibration"
     assert "max_ece = 0 ([calibration])" in fail.message
     assert run.exit_code == 1
@@ -66,7 +66,7 @@ def test_tolerance_fails_the_audit(auditkit_run) -> None:
 def test_generous_tolerance_passes(auditkit_run) -> None:
     run = auditkit_run(calibration, settings={"calibration": {"max_ece": 1.0, "warn_ece": 1.0}})
     codes = {f.code for f in run.findings(plugin="calibration")}
-    assert codes <= {"calibration.ece-within-tolerance", "calibration.small-groups"}
+    assert codes <= {"calibration-ece-within-tolerance", "calibration-small-groups"}
     assert run.section("calibration").verdict == "pass"
 
 
@@ -132,7 +132,7 @@ def test_vendor_probabilities_and_a_miscalibrated_group(auditkit_run, tmp_path: 
     assert groups["south"]["ece"] == pytest.approx(reference_ece(p[south], outcome[south], 10))
     assert groups["south"]["verdict"] == "fail" and groups["south"]["ci_low"] > 0.1
     assert groups["north"]["verdict"] == "pass"
-    [finding] = run.findings(code="calibration.group-ece-above-max")
+    [finding] = run.findings(code="calibration-group-ece-above-max")
     assert finding.message.startswith("region=south (200 rows)")
 
 
@@ -144,7 +144,7 @@ def test_scores_that_are_not_probabilities(auditkit_run, tmp_path: Path) -> None
     run = auditkit_run(calibration, model_dir=model_dir)
     section = run.section("calibration")
     [info] = section.findings
-    assert info.code == "calibration.not-applicable" and "not probabilities" in info.message
+    assert info.code == "calibration-not-applicable" and "not probabilities" in info.message
     assert section.metrics == {} and run.exit_code == 0
 
 

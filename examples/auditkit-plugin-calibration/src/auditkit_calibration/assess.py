@@ -96,7 +96,7 @@ def assess(audit: Audit) -> Section | None:
     found = target(audit, cfg.kind)
     if isinstance(found, str):
         section.summary = f"Not assessed: {found}."
-        section.add_finding("info", "calibration.not-applicable", f"calibration was not assessed: {found}")
+        section.add_finding("info", "calibration-not-applicable", f"calibration was not assessed: {found}")
         return section
     edges = bin_edges(found.prob, cfg.bins, cfg.strategy)
     overall = calibrate(found.prob, found.outcome, edges, cfg.bootstrap, cfg.confidence, cfg.seed)
@@ -203,19 +203,19 @@ def _judge_group(feature: str, group: str, result: Calibration, cfg: Settings) -
 def _findings(section: Section, overall: Calibration, groups: list[GroupResult], cfg: Settings) -> None:
     tolerance = f"the tolerance max_ece = {cfg.max_ece:g} ([calibration])"
     if overall.ece > cfg.max_ece:
-        section.add_finding("fail", "calibration.ece-above-max", f"ECE {overall.ece:.3f} is above {tolerance}")
+        section.add_finding("fail", "calibration-ece-above-max", f"ECE {overall.ece:.3f} is above {tolerance}")
     elif overall.ece > cfg.warn_ece:
         section.add_finding(
-            "warn", "calibration.ece-above-warn", f"ECE {overall.ece:.3f} is above warn_ece = {cfg.warn_ece:g}"
+            "warn", "calibration-ece-above-warn", f"ECE {overall.ece:.3f} is above warn_ece = {cfg.warn_ece:g}"
         )
     else:
         section.add_finding(
-            "info", "calibration.ece-within-tolerance", f"ECE {overall.ece:.3f} is within warn_ece = {cfg.warn_ece:g}"
+            "info", "calibration-ece-within-tolerance", f"ECE {overall.ece:.3f} is within warn_ece = {cfg.warn_ece:g}"
         )
     if overall.noise_floor is not None and overall.noise_floor > cfg.max_ece:
         section.add_finding(
             "warn",
-            "calibration.noise-floor-above-max",
+            "calibration-noise-floor-above-max",
             f"with {overall.n} rows a perfectly calibrated model reaches ECE {overall.noise_floor:.3f} by chance "
             f"({cfg.confidence:.0%} quantile), more than {tolerance}: add evaluation rows or use fewer bins",
         )
@@ -226,7 +226,7 @@ def _findings(section: Section, overall: Calibration, groups: list[GroupResult],
             bound = f", and so is the lower end of its interval {low:.3f}" if low is not None else ""
             section.add_finding(
                 "fail",
-                "calibration.group-ece-above-max",
+                "calibration-group-ece-above-max",
                 f"{where}: ECE {g.result.ece:.3f} is above {tolerance}{bound}",
             )
         elif g.verdict == "warn":
@@ -238,7 +238,7 @@ def _findings(section: Section, overall: Calibration, groups: list[GroupResult],
             )
             section.add_finding(
                 "warn",
-                "calibration.group-ece-uncertain",
+                "calibration-group-ece-uncertain",
                 f"{where}: ECE {g.result.ece:.3f} is above {tolerance}, but its interval reaches down to "
                 f"{low:.3f}{chance}: more rows would tell",
             )
@@ -246,7 +246,7 @@ def _findings(section: Section, overall: Calibration, groups: list[GroupResult],
     if small:
         section.add_finding(
             "info",
-            "calibration.small-groups",
+            "calibration-small-groups",
             f"not judged, fewer than min_group_size = {cfg.min_group_size} rows: {', '.join(small)}",
         )
 
