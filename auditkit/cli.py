@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `auditkit hooks | head`: the reader left, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
 
 
 def split_plugin_args(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
