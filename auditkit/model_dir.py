@@ -79,13 +79,27 @@ def inside(model_dir: Path, relative: str | Path) -> Path:
     """Resolve ``relative`` inside ``model_dir``; refuse any path (or symlink) leading out."""
     base = model_dir.resolve()
     candidate = model_dir / relative
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        raise ModelDirError(f"{candidate}: a symlink loop; replace the link with the file itself") from None
     if resolved != base and base not in resolved.parents:
         how = "is a symlink pointing" if candidate.is_symlink() else "points"
         raise ModelDirError(
             f"{candidate}: {how} outside the model dir ({resolved}); auditkit reads only files inside the model dir"
         )
     return resolved
+
+
+def refuse_escaping_symlinks(model_dir: Path) -> None:
+    """Refuse a dir holding a symlink that leads out of it, before a library reads any file.
+
+    transformers opens files auditkit never names (vocab.txt, merges.txt, special tokens…);
+    checking every top-level entry covers them all, whatever the library reads.
+    """
+    for entry in sorted(model_dir.iterdir()):
+        if entry.is_symlink():
+            inside(model_dir, entry.name)
 
 
 def list_files(model_dir: Path) -> list[str]:
