@@ -43,9 +43,26 @@ def resolve_data_path(model_dir: Path, config: Config, field: str = "data.path")
         )
     path = Path(value)
     path = path if path.is_absolute() else model_dir / path
+    relative = _relative_inside(model_dir, path)
+    if relative is not None:
+        # a file of the model dir must really be in it: a symlink there leading out is refused
+        # (a path that leaves the dir explicitly, as `auditkit init` writes, is visible in the config)
+        from auditkit.model_dir import inside
+
+        inside(model_dir, relative)
     if not path.is_file():
         raise DataError(f"{where}: [{section}] {key} = {value!r}: no such file {path}")
     return path
+
+
+def _relative_inside(model_dir: Path, path: Path) -> str | None:
+    """``path`` relative to ``model_dir`` when it names something inside it (before any
+    symlink is followed), else None."""
+    import os
+
+    base = os.path.abspath(model_dir)
+    relative = os.path.relpath(os.path.abspath(path), base)
+    return None if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str], task: str) -> EvalData:
