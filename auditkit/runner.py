@@ -25,7 +25,7 @@ from auditkit.hashing import value_sha256
 from auditkit.isolation import CallOutcome, call_impl, implementations
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
-from auditkit.model_dir import discover, unique_names
+from auditkit.model_dir import discover, inside, unique_names
 from auditkit.outputs import commit, new_staging
 
 DEFAULT_OUT = Path("auditkit-reports")
@@ -214,6 +214,7 @@ class Runner:
         layers = []
         own = model_dir / CONFIG_FILE
         if own.is_file():
+            inside(model_dir, CONFIG_FILE)  # a symlink leading out of the dir is refused
             layers.append((str(own), read_toml(own)))
         if self.options.config_file:
             layers.append((str(self.options.config_file), read_toml(self.options.config_file)))
