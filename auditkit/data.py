@@ -51,7 +51,8 @@ def resolve_data_path(model_dir: Path, config: Config, field: str = "data.path")
 
         inside(model_dir, relative)
     if not path.is_file():
-        raise DataError(f"{where}: [{section}] {key} = {value!r}: no such file {path}")
+        what = "not a regular file (a device, pipe or folder)" if path.exists() else "no such file"
+        raise DataError(f"{where}: [{section}] {key} = {value!r}: {what} {path}")
     return path
 
 
