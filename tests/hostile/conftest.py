@@ -1,0 +1,134 @@
+"""The hostile corpus: crafted model dirs and data files, built by fixtures per test.
+
+Every builder starts from a real tiny model dir (``tiny_model_dir``: BERT + eval.csv +
+auditkit.toml) and damages one thing, so a test proves exactly one promise of
+docs/security.md. Nothing here is shipped: each file is built fresh under ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditkit.testing import CliResult, read_audit_json, run_cli
+
+
+class Exploit:
+    """Unpickling this creates ``marker``: if the marker exists, auditkit unpickled it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+@dataclass
+class Outcome:
+    """One ``auditkit run`` of a hostile dir: what it returned and where it wrote."""
+
+    result: CliResult
+    out: Path
+    name: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.result.stderr.splitlines() if line.startswith("auditkit: error:")]
+
+    def usage_error(self, *needles: str) -> str:
+        """Exit 2, exactly one error line naming ``needles``, no traceback, nothing written."""
+        assert self.result.exit_code == 2, (self.result.exit_code, self.result.stderr)
+        assert len(self.error_lines) == 1, self.result.stderr
+        assert "Traceback" not in self.result.stderr + self.result.stdout
+        for needle in needles:
+            assert needle in self.error_lines[0], self.error_lines[0]
+        assert not list(self.out.glob("*/audit.json")), "a refused model dir must leave no report"
+        assert not list(self.out.glob(".staging-*")), "no staging folder may be left behind"
+        return self.error_lines[0]
+
+    def audit(self) -> dict[str, Any]:
+        """The run completed: audit.json exists and no plugin failed on this input.
+
+        ``plugin-load-error`` is exempt: a built-in whose module is not on this branch yet
+        fails to load the same way on every input, so it says nothing about this one.
+        """
+        assert self.result.exit_code in (0, 1, 3), self.result.stderr
+        assert "Traceback" not in self.result.stderr
+        audit = read_audit_json(self.out / self.name / "audit.json")
+        errors = [f for f in audit["findings"] if f["severity"] == "error" and f["code"] != "plugin-load-error"]
+        assert not errors, errors
+        if self.result.exit_code == 3:
+            assert any(f["code"] == "plugin-load-error" for f in audit["findings"]), self.result.stderr
+        return audit
+
+
+@pytest.fixture
+def audit_run(tmp_path: Path):
+    """``audit_run(model_dir, *flags)`` → Outcome of the real CLI (json format unless given)."""
+
+    def run(model_dir: Path, *extra: str, formats: str = "json") -> Outcome:
+        out = tmp_path / "out"
+        result = run_cli(["run", model_dir, "--out", out, "--format", formats, *extra])
+        return Outcome(result, out, model_dir.name)
+
+    return run
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the model dir, standing for the reviewer's own files."""
+    path = tmp_path / "reviewer-files"
+    path.mkdir()
+    return path
+
+
+# ------------------------------------------------------------------ file builders
+
+
+def write_pickle(path: Path, marker: Path, zip_format: bool) -> Path:
+    """A pickle that creates ``marker`` when loaded: legacy pickle or torch's zip format."""
+    payload = {"bert.embeddings.word_embeddings.weight": Exploit(marker)}
+    if zip_format:
+        import torch
+
+        torch.save(payload, path)
+    else:
+        with open(path, "wb") as handle:
+            pickle.dump(payload, handle)
+    return path
+
+
+def read_safetensors(path: Path) -> tuple[dict[str, Any], bytes]:
+    data = path.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + size]), data[8 + size :]
+
+
+def write_safetensors(path: Path, header: Any, body: bytes, claimed: int | None = None) -> None:
+    """A safetensors file from a header and a body; ``claimed`` overrides the length prefix."""
+    blob = header if isinstance(header, bytes) else json.dumps(header).encode()
+    length = len(blob) if claimed is None else claimed
+    path.write_bytes(length.to_bytes(8, "little") + blob + body)
+
+
+def tensor_names(header: dict[str, Any]) -> list[str]:
+    return [name for name in header if name != "__metadata__"]
+
+
+@pytest.fixture
+def corpus():
+    """The file builders, for tests that craft their own variation."""
+    return _Corpus()
+
+
+class _Corpus:
+    Exploit = Exploit
+    write_pickle = staticmethod(write_pickle)
+    read_safetensors = staticmethod(read_safetensors)
+    write_safetensors = staticmethod(write_safetensors)
+    tensor_names = staticmethod(tensor_names)
