@@ -61,9 +61,7 @@ def test_symlinked_subfolder_leading_out(tiny_model_dir: Path, outside: Path, au
     audit_run(tiny_model_dir).usage_error("data", "symlink pointing outside the model dir")
 
 
-def test_leaving_and_reentering_the_dir_still_finds_the_symlink(
-    tiny_model_dir: Path, outside: Path, audit_run
-) -> None:
+def test_leaving_and_reentering_the_dir_still_finds_the_symlink(tiny_model_dir: Path, outside: Path, audit_run) -> None:
     """``../tox-v3/eval.csv`` names a file of the model dir: the symlink rule still applies."""
     _move_out(tiny_model_dir, "eval.csv", outside)
     toml = tiny_model_dir / "auditkit.toml"
