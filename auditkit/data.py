@@ -124,8 +124,8 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
                 f"(first at row {int(np.flatnonzero(missing.to_numpy())[0]) + 1}); fill or drop them"
             )
         if not labels:
-            labels = sorted({_label_str(v) for v in frame[label_col]})
-        y_true = align_labels(frame[label_col].tolist(), labels, f"{path}: column {label_col!r}")
+            labels = sorted({_label_str(v) for v in frame[label_col].unique()})
+        y_true = align_labels(frame[label_col], labels, f"{path}: column {label_col!r}")
 
     missing_sensitive = {
         c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
@@ -146,8 +146,21 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     return EvalData(frame=frame, info=info, y_true=y_true, token_true=token_true)
 
 
-def align_labels(values: list[Any], labels: list[str], where: str) -> np.ndarray:
-    """Map data label values onto the model's label names (by name, else by index)."""
+def align_labels(values: Any, labels: list[str], where: str) -> np.ndarray:
+    """Map data label values (a list or Series) onto the model's label names (by name, else by index).
+
+    A typed column is mapped through its distinct values, so 10 million rows cost one
+    array of references to a few label strings, not 10 million new Python strings.
+    """
+    import pandas as pd
+
+    if isinstance(values, pd.Series) and values.dtype != object:  # object: True == 1 would merge
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return _align_values(list(uniques), labels, where)[codes]
+    return _align_values(list(values), labels, where)
+
+
+def _align_values(values: list[Any], labels: list[str], where: str) -> np.ndarray:
     import numpy as np
 
     as_str = [_label_str(v) for v in values]
