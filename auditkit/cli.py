@@ -208,8 +208,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(result.traceback, file=sys.stderr)
         if result.audit is not None:
             for finding in result.audit.all_findings():
-                if finding.severity == "error" and args.debug and finding.traceback:
-                    print(finding.traceback, file=sys.stderr)
+                if finding.severity == "error":
+                    print(f"auditkit: error: {result.name}: {one_line(finding.message, 400)}", file=sys.stderr)
+                    if args.debug and finding.traceback:
+                        print(finding.traceback, file=sys.stderr)
     print_closing_table(results, args.out)
     return overall_exit_code(results)
 

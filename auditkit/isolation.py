@@ -16,6 +16,7 @@ from typing import Any
 
 import pluggy
 
+from auditkit.errors import UsageError
 from auditkit.model import Finding
 
 
@@ -52,6 +53,11 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
             result = impl.function(**args)
     except (KeyboardInterrupt, SystemExit):
         raise
+    except UsageError as exc:  # bad input found late (a config value a plugin checks itself)
+        return CallOutcome(
+            name,
+            finding=Finding("error", "usage-error", f"plugin {name!r}: {exc}", plugin=name),
+        )
     except PluginTimeout:
         return CallOutcome(
             name,

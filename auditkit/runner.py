@@ -380,6 +380,8 @@ class Runner:
     def exit_code(self, audit: Audit, config: Config) -> ExitCode:
         fail_on = self.options.fail_on or config.section("run")["fail_on"]
         verdict = audit.verdict
+        if any(f.code == "usage-error" for f in audit.all_findings()):
+            return ExitCode.USAGE_ERROR
         if verdict == "error":
             return ExitCode.PLUGIN_ERROR
         if severity_rank(verdict) >= severity_rank(fail_on):

@@ -182,3 +182,21 @@ def test_manager_is_built_in_a_factory_not_at_import() -> None:
 
     assert not any(isinstance(v, auditkit.manager.AuditkitPluginManager) for v in vars(auditkit.manager).values())
     assert not any(isinstance(v, auditkit.manager.AuditkitPluginManager) for v in vars(auditkit).values())
+
+
+class LateConfigError:
+    @staticmethod
+    def auditkit_assess(audit):
+        from auditkit.errors import ConfigError
+
+        raise ConfigError("auditkit.toml: [late] points_file = 'x.csv': no such file")
+
+
+def test_usage_error_from_a_hook_exits_2(tiny_model_dir: Path, tmp_path: Path) -> None:
+    run = run_audit(
+        tiny_model_dir, tmp_path / "out", plugins=[("late", _marked(LateConfigError)), ("count", _marked(Counting))]
+    )
+    assert run.exit_code == 2
+    assert run.audit.sections["count"].metrics["n"] == 120
+    (finding,) = [f for f in run.audit.findings if f.plugin == "late"]
+    assert finding.code == "usage-error" and "points_file" in finding.message and finding.traceback is None
