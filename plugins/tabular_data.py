@@ -57,6 +57,11 @@ def read_csv(path: Path) -> pd.DataFrame:
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     encoding, errors = _text_encoding(path)
     try:
+        try:  # strict first: pandas' fast path; the fallback handler costs twice the time
+            return pd.read_csv(path, sep=sep, encoding=encoding, keep_default_na=True, low_memory=False)
+        except UnicodeDecodeError:
+            if errors == "strict":
+                raise
         return pd.read_csv(
             path, sep=sep, encoding=encoding, encoding_errors=errors, keep_default_na=True, low_memory=False
         )
