@@ -69,6 +69,7 @@ def _relative_inside(model_dir: Path, path: Path) -> str | None:
 def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str], task: str) -> EvalData:
     """Read, check and align the evaluation data of one audit."""
     import numpy as np
+    import pandas as pd
 
     cfg = config.section("data")
     path = resolve_data_path(model_dir, config)
@@ -97,6 +98,9 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     if cfg["max_rows"] and len(frame) > cfg["max_rows"]:
         frame = frame.sample(n=cfg["max_rows"], random_state=cfg["seed"]).sort_index()
     frame = frame.reset_index(drop=True)
+    for column in frame.columns:  # a Parquet category no row has would be an empty group
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].cat.remove_unused_categories()
 
     label_col = cfg["label"]
     token_true = None
