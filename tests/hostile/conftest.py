@@ -17,7 +17,6 @@ import pytest
 
 from auditkit.testing import CliResult, read_audit_json, run_cli
 
-
 # a built-in whose module is not on this branch yet: the same on every input, so not counted
 _MISSING_BUILTIN = "could not be loaded: ModuleNotFoundError: No module named 'auditkit_plugins."
 
