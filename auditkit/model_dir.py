@@ -28,9 +28,12 @@ def is_model_dir(path: Path) -> bool:
     toml = path / CONFIG_FILE
     if toml.is_file():
         try:
-            return bool(read_toml(toml).get("predictions", {}).get("file"))
+            predictions = read_toml(toml).get("predictions", {})
         except ConfigError:
             return True  # let the audit report the broken config with its message
+        if not isinstance(predictions, dict):
+            return True  # `predictions = false`: the audit's config check names it
+        return bool(predictions.get("file"))
     return False
 
 
