@@ -22,7 +22,7 @@ from auditkit.config import CONFIG_FILE, Config, ConfigSection, build_config, co
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, UsageError
 from auditkit.hashing import value_sha256
-from auditkit.isolation import CallOutcome, call_impl, implementations
+from auditkit.isolation import CallOutcome, call_impl, implementations, section_problem
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, unique_names
@@ -313,6 +313,17 @@ class Runner:
             if not isinstance(section, Section):
                 audit.findings.append(
                     _wrong_type(outcome.plugin, hook, section, "a Section, a list of Sections or None")
+                )
+                continue
+            problem = section_problem(section)
+            if problem:
+                audit.findings.append(
+                    Finding(
+                        "error",
+                        "plugin-bad-section",
+                        f"plugin {outcome.plugin!r} returned section {section.name!r} from {hook}, left out: {problem}",
+                        plugin=outcome.plugin,
+                    )
                 )
                 continue
             if section.name in audit.sections:
