@@ -54,11 +54,25 @@ def clean_stale_staging(out_root: Path) -> None:
             continue
 
 
+def within(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (symlinks followed) lies inside ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
 def commit(staged: list[Path], staging_dir: Path, target_dir: Path) -> list[Path]:
-    """Move each staged file into ``target_dir`` with ``os.replace`` (atomic per file)."""
+    """Move each staged file into ``target_dir`` with ``os.replace`` (atomic per file).
+
+    A path outside ``staging_dir`` is skipped: only what this run wrote is moved.
+    """
     target_dir.mkdir(parents=True, exist_ok=True)
     moved = []
     for path in staged:
+        if not within(path, staging_dir) or path.is_symlink():
+            continue
         relative = path.relative_to(staging_dir)
         destination = target_dir / relative
         destination.parent.mkdir(parents=True, exist_ok=True)

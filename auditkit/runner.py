@@ -26,7 +26,7 @@ from auditkit.isolation import CallOutcome, call_impl, implementations, section_
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, unique_names
-from auditkit.outputs import commit, new_staging
+from auditkit.outputs import commit, new_staging, within
 
 DEFAULT_OUT = Path("auditkit-reports")
 
@@ -193,7 +193,7 @@ class Runner:
             outcome = call_impl(
                 impl, {"audit": audit, "out_dir": model_stage, "formats": formats}, "auditkit_render", timeout
             )
-            for path in self._collect_paths(audit, outcome, "auditkit_render"):
+            for path in self._collect_paths(audit, outcome, "auditkit_render", model_stage):
                 staged.append(path)
                 audit.files.append(str(path))
         timings["render"] = _lap(clock)
@@ -354,16 +354,18 @@ class Runner:
             else:
                 audit.findings.append(_wrong_type(outcome.plugin, "auditkit_policy", finding, "a list of Findings"))
 
-    def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str) -> list[Path]:
+    def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str, stage: Path) -> list[Path]:
         if not outcome.ok:
             audit.findings.append(outcome.finding)  # type: ignore[arg-type]
             return []
         paths = []
         for item in outcome.result or []:
-            if isinstance(item, (str, os.PathLike)) and Path(item).is_file():
+            # only files written into the staging folder are moved into place: a path
+            # elsewhere (a user's file) must never be renamed into the reports
+            if isinstance(item, (str, os.PathLike)) and Path(item).is_file() and within(Path(item), stage):
                 paths.append(Path(item))
             else:
-                audit.findings.append(_wrong_type(outcome.plugin, hook, item, "paths of files it wrote"))
+                audit.findings.append(_wrong_type(outcome.plugin, hook, item, f"paths of files it wrote in {stage}"))
         return paths
 
     def _render_index(self, audits: list[Audit], staging: Path) -> None:
