@@ -288,17 +288,22 @@ class Runner:
             if cached is not None and len(cached.labels) == len(audit.frame):
                 say(f"predictions from cache ({len(cached.labels)} rows)")
                 return cached
-        say(f"predicting {len(audit.frame)} rows")
         started = time.perf_counter()
-        predictions = handle.predict(audit.frame, config)
+        if use_cache:  # chunk by chunk, each saved, so an interrupted run resumes here
+            done = cache.saved_rows(path, len(audit.frame))
+            if done:
+                say(f"resuming: {done} of {len(audit.frame)} rows already predicted (cache)")
+            say(f"predicting {len(audit.frame) - done} rows")
+            predictions, _ = cache.predict_in_chunks(lambda part: handle.predict(part, config), audit.frame, path)
+        else:
+            say(f"predicting {len(audit.frame)} rows")
+            predictions = handle.predict(audit.frame, config)
         predictions.seconds = time.perf_counter() - started
         if len(predictions.labels) != len(audit.frame):
             raise ModelDirError(
                 f"{audit.model_dir}: the loader returned {len(predictions.labels)} predictions "
                 f"for {len(audit.frame)} rows"
             )
-        if use_cache:
-            cache.save(path, predictions)
         return predictions
 
     def _collect(self, audit: Audit, outcome: CallOutcome, hook: str) -> None:
