@@ -26,7 +26,7 @@ from auditkit.isolation import CallOutcome, call_impl, implementations, section_
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, unique_names
-from auditkit.outputs import commit, new_staging, within
+from auditkit.outputs import commit, new_staging, out_lock, within
 
 DEFAULT_OUT = Path("auditkit-reports")
 
@@ -197,7 +197,8 @@ class Runner:
                 staged.append(path)
                 audit.files.append(str(path))
         timings["render"] = _lap(clock)
-        result.files = commit(staged, model_stage, self.options.out / name)
+        with out_lock(self.options.out):  # another run on this folder commits before or after, not between
+            result.files = commit(staged, model_stage, self.options.out / name)
         result.exit_code = self.exit_code(audit, config)
         if self.options.publish:
             result.published = self._publish(audit, result.files, skip)
@@ -386,7 +387,8 @@ class Runner:
                 staged.extend(Path(p) for p in outcome.result or [] if Path(p).is_file())
             else:
                 self.progress(f"index: {outcome.finding.message}")  # type: ignore[union-attr]
-        commit(staged, index_stage, self.options.out)
+        with out_lock(self.options.out):
+            commit(staged, index_stage, self.options.out)
 
     def _publish(self, audit: Audit, files: list[Path], skip: list[str]) -> str:
         target = self.options.publish or ""
