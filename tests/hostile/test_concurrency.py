@@ -46,6 +46,40 @@ def test_lock_excludes_another_process(tmp_path: Path) -> None:
     assert log.read_text().split() == ["A-start", "A-end", "B"]
 
 
+HOLD_DURING_COMMIT = """
+import sys, time
+from pathlib import Path
+from auditkit.outputs import out_lock
+
+out, log = Path(sys.argv[1]), Path(sys.argv[2])
+with out_lock(out):
+    log.write_text("holding\\n")
+    deadline = time.time() + 300
+    done = lambda: list(out.glob(".staging-*/tox-v3/audit.json")) or (out / "tox-v3" / "audit.json").exists()
+    while not done() and time.time() < deadline:
+        time.sleep(0.02)  # until the run has rendered and wants to commit (or, unlocked, has)
+    time.sleep(1.0)
+    committed = (out / "tox-v3" / "audit.json").exists()
+    log.write_text(f"holding\\ncommitted during hold: {committed}\\n")
+"""
+
+
+def test_run_commits_only_under_the_lock(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Another process holds the lock: the run renders, then waits to move its files in."""
+    from auditkit.testing import run_audit
+
+    out, log = tmp_path / "out", tmp_path / "log"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_DURING_COMMIT, str(out), str(log)])
+    deadline = time.monotonic() + 60
+    while not log.exists():
+        assert holder.poll() is None and time.monotonic() < deadline, "the lock holder did not start"
+        time.sleep(0.02)
+    run = run_audit(tiny_model_dir, out)
+    assert holder.wait(timeout=60) == 0
+    assert "committed during hold: False" in log.read_text()
+    assert run.files["audit.json"].is_file()
+
+
 # Both runs wait for each other at render time, so that they commit at the same moment;
 # the stamp file says which run wrote the set it belongs to.
 BARRIER_PLUGIN = """
