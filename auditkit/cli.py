@@ -47,6 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except OSError as exc:  # a full disk before any audit began (the staging folder)
+        from auditkit.outputs import disk_full
+
+        if not disk_full(exc):
+            raise
+        from auditkit.terminal import one_line
+
+        message = f"no space left on device ({exc.filename}); free space and run again"
+        print(f"auditkit: error: {one_line(message)}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
 
 
 def split_plugin_args(argv: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -25,6 +25,7 @@ class CallOutcome:
     plugin: str
     result: Any = None
     finding: Finding | None = None
+    exception: BaseException | None = None  # what the plugin raised (a full disk is not its fault)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,7 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
                 plugin=name,
                 traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             ),
+            exception=exc,
         )
     return CallOutcome(name, result=result)
 

@@ -10,6 +10,7 @@ run removes it as soon as that process is gone. Concurrent runs commit one at a 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import socket
@@ -21,6 +22,20 @@ from pathlib import Path
 STAGING_PREFIX = ".staging-"
 STALE_SECONDS = 24 * 3600
 LOCK_FILE = ".lock"
+
+
+def disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_message(exc: OSError, kept: Path, plugin: str | None = None) -> str:
+    """One line for a full disk: what failed, that the previous reports are intact, the fix."""
+    what = Path(exc.filename).name if exc.filename else f"the {plugin} report" if plugin else "the reports"
+    return (
+        f"no space left on device while writing {what}: nothing of this run was moved into {kept}, "
+        "so the reports there are the previous ones, intact; free space and run again"
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

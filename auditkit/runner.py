@@ -26,7 +26,7 @@ from auditkit.isolation import CallOutcome, call_impl, implementations, section_
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, unique_names
-from auditkit.outputs import commit, new_staging, out_lock, within
+from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 
 DEFAULT_OUT = Path("auditkit-reports")
 
@@ -113,6 +113,14 @@ class Runner:
             result.error = str(exc)
             result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.USAGE_ERROR
+        except OSError as exc:
+            result.traceback = traceback.format_exc()
+            if disk_full(exc):
+                result.error = disk_full_message(exc, self.options.out / name)
+                result.exit_code = ExitCode.USAGE_ERROR
+            else:
+                result.error = f"internal error: {type(exc).__name__}: {exc}"
+                result.exit_code = ExitCode.PLUGIN_ERROR
         except Exception as exc:  # a failure outside any plugin hook: report it, go on
             result.error = f"internal error: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
@@ -193,6 +201,9 @@ class Runner:
             outcome = call_impl(
                 impl, {"audit": audit, "out_dir": model_stage, "formats": formats}, "auditkit_render", timeout
             )
+            if disk_full(outcome.exception):  # commit nothing: the previous set of reports stays whole
+                message = disk_full_message(outcome.exception, self.options.out / name, outcome.plugin)  # type: ignore[arg-type]
+                raise UsageError(message)
             for path in self._collect_paths(audit, outcome, "auditkit_render", model_stage):
                 staged.append(path)
                 audit.files.append(str(path))
