@@ -1,14 +1,24 @@
-"""One chart style for every plugin: matplotlib → inline SVG with a text alternative.
+"""One chart style for every plugin: matplotlib → lean, safe inline SVG with a text alternative.
 
 Plugins draw on a figure from :func:`new_figure` and turn it into a
 :class:`~auditkit.model.Chart` with :func:`to_chart`. matplotlib is imported here only
 when a chart is drawn, never at start-up.
+
+Why the SVG is post-processed (:func:`clean_svg`): weasyprint lays out inline SVG through
+its CSS machinery, so its cost grows with the number of nodes and ``style`` attributes,
+not with what is drawn. matplotlib wraps every artist in an ``id``-only ``<g>``, writes
+every paint property as a CSS ``style`` string and adds an RDF ``<metadata>`` block and a
+global ``<style>`` rule. Flattening those groups and turning styles into presentation
+attributes roughly halves the PDF time of a chart (see the notes in ``auditkit/rendering.py``).
+The same pass is the sanitiser: reports render any plugin's SVG, so scripts, event
+handlers, foreign objects and every reference outside the document are dropped.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from auditkit.model import Chart
@@ -28,18 +38,20 @@ PALETTE = (
     "#000000",  # black
 )
 PASS_COLOR, WARN_COLOR, FAIL_COLOR = "#009E73", "#E69F00", "#D55E00"
+FONT_FAMILY = "DejaVu Sans"  # ships with matplotlib and Debian: same glyphs in SVG and PDF
 
 _STYLE = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 100,
     "font.size": 9,
-    "font.family": "DejaVu Sans",
+    "font.family": FONT_FAMILY,
     "axes.titlesize": 10,
     "axes.titleweight": "bold",
     "axes.labelsize": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.axisbelow": True,
     "grid.color": "#dddddd",
     "grid.linewidth": 0.6,
     "legend.frameon": False,
@@ -49,6 +61,27 @@ _STYLE = {
     "svg.hashsalt": "auditkit",
     "path.simplify": True,
 }
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+_HREF = f"{{{XLINK_NS}}}href"
+
+# Everything matplotlib writes, and nothing that can run code or fetch a resource.
+_ALLOWED_TAGS = frozenset(
+    "svg g defs path rect circle ellipse line polyline polygon text tspan clipPath use "
+    "title desc linearGradient radialGradient stop pattern mask symbol marker image".split()
+)
+# CSS properties that are also SVG presentation attributes (moved out of `style`).
+_PRESENTATION = frozenset(
+    "fill fill-opacity fill-rule stroke stroke-width stroke-opacity stroke-linecap "
+    "stroke-linejoin stroke-miterlimit stroke-dasharray stroke-dashoffset opacity "
+    "font-size font-family font-weight font-style font-variant text-anchor "
+    "dominant-baseline clip-path clip-rule mask visibility display color "
+    "stop-color stop-opacity letter-spacing".split()
+)
+_UNSAFE_VALUE = re.compile(r"url\s*\(\s*(?![\"']?#)|@import|expression\s*\(|javascript:|\\", re.I)
+_SAFE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*\Z")
+
 
 
 def new_figure(width: float = 6.4, height: float = 3.6, ncols: int = 1, nrows: int = 1) -> tuple[Figure, Any]:
@@ -69,13 +102,17 @@ def new_figure(width: float = 6.4, height: float = 3.6, ncols: int = 1, nrows: i
 
 
 def to_chart(fig: Figure, name: str, title: str, alt: str) -> Chart:
-    """Render a figure to inline SVG (deterministic ids, no metadata date) as a Chart.
+    """Render a figure to lean inline SVG (deterministic ids, no date) as a Chart.
 
     ``title`` is shown above the chart and ``alt`` is the text alternative: one or two
-    sentences that say what the chart shows in numbers.
+    sentences that say what the chart shows in numbers. Both are required, as are axis
+    labels with units on the plot itself.
     """
     import matplotlib
 
+    if not title.strip() or not alt.strip():
+        raise ValueError(f"chart {name!r}: a chart needs a title and a text alternative (alt)")
+    _apply_house_text_style(fig)
     style = getattr(fig, "_auditkit_style", _STYLE)
     buffer = io.StringIO()
     with matplotlib.rc_context(style):
@@ -83,7 +120,25 @@ def to_chart(fig: Figure, name: str, title: str, alt: str) -> Chart:
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prologue and DOCTYPE: it is inline
     svg = _namespace_ids(svg, name)
-    return Chart(name=name, title=title, svg=svg, alt=alt)
+    return Chart(name=name, title=title, svg=clean_svg(svg), alt=alt)
+
+
+def _apply_house_text_style(fig: Figure) -> None:
+    """Text made after :func:`new_figure` (titles, legends) missed the rc context: fix it."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_fontfamily(FONT_FAMILY)
+    for ax in fig.axes:
+        for title in (ax.title, ax._left_title, ax._right_title):
+            title.set_fontsize(_STYLE["axes.titlesize"])
+            title.set_fontweight(_STYLE["axes.titleweight"])
+        for label in (ax.xaxis.label, ax.yaxis.label):
+            label.set_fontsize(_STYLE["axes.labelsize"])
+        legend = ax.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                text.set_fontsize(_STYLE["legend.fontsize"])
 
 
 def _namespace_ids(svg: str, name: str) -> str:
@@ -95,3 +150,161 @@ def _namespace_ids(svg: str, name: str) -> str:
         svg = svg.replace(f"#{ident})", f"#{prefix}{ident})")
         svg = svg.replace(f'"#{ident}"', f'"#{prefix}{ident}"')
     return svg
+
+
+class UnsafeSVG(ValueError):
+    """The markup is not an SVG document auditkit can show."""
+
+
+def clean_svg(svg: str, alt: str | None = None) -> str:
+    """Sanitise and slim an SVG string for inline use in HTML and weasyprint.
+
+    Keeps drawing elements only; drops ``<script>``, ``<foreignObject>``, ``<style>``,
+    ``<metadata>``, event handlers, and any reference that is not ``#local`` (an
+    ``<image>`` may carry an inline PNG or JPEG). Flattens ``id``-only groups and moves
+    ``style`` declarations into presentation attributes. With ``alt`` the root gets
+    ``role="img"``, an ``aria-label`` and a ``<title>``. Idempotent; raises
+    :class:`UnsafeSVG` for markup that does not parse as an ``<svg>`` element.
+    """
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError as exc:
+        raise UnsafeSVG(f"not well-formed SVG: {exc}") from None
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise UnsafeSVG(f"root element is {root.tag!r}, not svg")
+    _clean_attributes(root, "svg")
+    _clean_element(root, _referenced_ids(root))
+    # matplotlib's global `*{stroke-linejoin: round; stroke-linecap: butt}`, as inherited
+    # attributes (a <style> in inline SVG would also leak into the HTML page)
+    root.attrib.setdefault("stroke-linejoin", "round")
+    root.attrib.setdefault("stroke-linecap", "butt")
+    for key in [k for k in root.attrib if k in ("role", "aria-label")]:
+        del root.attrib[key]
+    for old in root.findall(f"{{{SVG_NS}}}title"):
+        root.remove(old)
+    if alt:
+        root.set("role", "img")
+        root.set("aria-label", alt)
+        title = ET.Element(f"{{{SVG_NS}}}title")
+        title.text = alt
+        root.insert(0, title)
+    return _serialize(root)
+
+
+def _serialize(root: ET.Element) -> str:
+    """SVG markup with the default namespace and no prefixes, for inline use in HTML.
+
+    ElementTree would need ``ET.register_namespace("", SVG_NS)``: that is global state,
+    and it breaks weasyprint, whose HTML parser then no longer sees inline ``<svg>``.
+    """
+    parts: list[str] = []
+
+    def write(element: ET.Element, is_root: bool) -> None:
+        tag = element.tag.split("}", 1)[-1]
+        attrs = f' xmlns="{SVG_NS}"' if is_root else ""
+        attrs += "".join(f' {key}="{_escape(value, quote=True)}"' for key, value in element.attrib.items())
+        if element.text is None and len(element) == 0:
+            parts.append(f"<{tag}{attrs}/>")
+        else:
+            parts.append(f"<{tag}{attrs}>{_escape(element.text or '')}")
+            for child in element:
+                write(child, False)
+            parts.append(f"</{tag}>")
+        if element.tail:
+            parts.append(_escape(element.tail))
+
+    write(root, True)
+    return "".join(parts)
+
+
+def _escape(text: str, quote: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace('"', "&quot;").replace("\n", "&#10;") if quote else text
+
+
+def _referenced_ids(root: ET.Element) -> set[str]:
+    found: set[str] = set()
+    for element in root.iter():
+        for value in element.attrib.values():
+            found.update(re.findall(r"url\(\s*['\"]?#([^)'\"\s]+)", value))
+            if value.startswith("#"):
+                found.add(value[1:])
+    return found
+
+
+def _clean_element(element: ET.Element, referenced: set[str]) -> None:
+    kept: list[ET.Element] = []
+    for child in list(element):
+        tag = child.tag.split("}", 1)[-1] if isinstance(child.tag, str) else ""
+        in_svg = isinstance(child.tag, str) and child.tag.startswith(f"{{{SVG_NS}}}")
+        if not in_svg or tag not in _ALLOWED_TAGS:
+            continue  # script, style, foreignObject, metadata, comments, other namespaces
+        _clean_attributes(child, tag)
+        _clean_element(child, referenced)
+        if tag == "g" and set(child.attrib) <= {"id"} and child.get("id") not in referenced:
+            kept.extend(child)  # an id-only group draws nothing: keep its children only
+        elif tag == "defs" and len(child) == 0:
+            continue
+        else:
+            kept.append(child)
+    for child in list(element):
+        element.remove(child)
+    element.extend(kept)
+    # matplotlib indents its output: whitespace between tags is not content
+    if element.text is not None and not element.text.strip() and len(element):
+        element.text = None
+    for child in element:
+        if child.tail is not None and not child.tail.strip():
+            child.tail = None
+
+
+def _clean_attributes(element: ET.Element, tag: str) -> None:
+    style = element.attrib.pop("style", None)
+    if style:
+        for prop, value in _declarations(style):
+            element.attrib.setdefault(prop, value)
+    href = element.attrib.pop(_HREF, None)
+    if href is not None:  # SVG 2 `href` (weasyprint and browsers read it): no xlink prefix
+        element.attrib.setdefault("href", href)
+    for key in list(element.attrib):
+        value = element.attrib[key]
+        if key.startswith("{") or key.lower().startswith("on"):
+            del element.attrib[key]  # other namespaces and event handlers
+        elif key == "href":
+            if not (value.startswith("#") or (tag == "image" and _SAFE_IMAGE.match(value))):
+                del element.attrib[key]
+        elif _UNSAFE_VALUE.search(value):
+            del element.attrib[key]
+        elif key == "d":
+            element.attrib[key] = " ".join(value.split())  # matplotlib breaks paths per point
+
+
+def _declarations(style: str) -> list[tuple[str, str]]:
+    """``a: b; c: d`` → presentation attributes; unknown properties are dropped."""
+    out: list[tuple[str, str]] = []
+    for declaration in style.split(";"):
+        prop, sep, value = declaration.partition(":")
+        prop, value = prop.strip().lower(), value.strip()
+        if not sep or not value or _UNSAFE_VALUE.search(value):
+            continue
+        if prop == "font":
+            out.extend(_font_shorthand(value))
+        elif prop in _PRESENTATION:
+            out.append((prop, value))
+    return out
+
+
+def _font_shorthand(value: str) -> list[tuple[str, str]]:
+    """matplotlib writes ``font: [style] [weight] 9px 'Family', ...``; split it up."""
+    match = re.match(r"(?P<pre>(?:[\w-]+\s+)*?)(?P<size>[\d.]+(?:px|pt|em|%))\s+(?P<family>.+)", value)
+    if not match:
+        return []
+    out = [("font-size", match["size"]), ("font-family", match["family"].strip())]
+    for word in match["pre"].split():
+        if word in ("italic", "oblique"):
+            out.append(("font-style", word))
+        elif word == "small-caps":
+            out.append(("font-variant", word))
+        elif word.isdigit() or word in ("bold", "bolder", "lighter"):
+            out.append(("font-weight", word))
+    return out

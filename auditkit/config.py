@@ -153,6 +153,8 @@ def collect_schemas(results: Iterable[Any], plugin_names: Iterable[str | None]) 
                 continue
             if not isinstance(item, ConfigSection):
                 raise TypeError(f"plugin {plugin!r}: auditkit_config_schema returned {type(item).__name__}")
+            if item.name in schemas and schemas[item.name] is item:
+                continue  # one shared section object (e.g. [report]) declared by several plugins
             if item.name in schemas:
                 other = schemas[item.name].plugin
                 raise ValueError(f"config section [{item.name}] is declared by both {other!r} and {plugin!r}")

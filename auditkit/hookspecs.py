@@ -126,6 +126,27 @@ def auditkit_policy(audit: Audit) -> list[Any] | None:
 
 
 # --------------------------------------------------------------------------------------
+# extension points of built-in plugins
+# --------------------------------------------------------------------------------------
+
+
+@hookspec
+def auditkit_pii_recognizers() -> list[Any] | None:
+    """Return recognizers for the privacy plugin's scan for personal data (PII).
+
+    A recognizer is any object with ``name`` (the PII type it finds, a stable key such as
+    ``"email"`` or ``"person"``) and ``find(text) -> iterable of (start, end)`` spans of
+    ``text``. Optional: ``label`` (a human name for reports), ``mask(value) -> str`` (a
+    masked form that must not contain the value; without it every letter and digit is
+    masked) and ``priority`` (int, default 0: where spans of two recognizers overlap, the
+    higher priority keeps the span). ``auditkit_plugins.privacy.recognizers.RegexRecognizer``
+    builds one from a pattern, a validator (e.g. a checksum) and a mask. The built-in
+    recognizers come through this hook too; ``[privacy.pii] recognizers`` picks by name.
+    Raw values never leave the scan: reports show counts and masked examples only.
+    """
+
+
+# --------------------------------------------------------------------------------------
 # reporting: render, then publish
 # --------------------------------------------------------------------------------------
 

@@ -37,8 +37,9 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("market", "auditkit_plugins.market"),
     ("valuation", "auditkit_plugins.valuation"),
     ("policy", "auditkit_plugins.policy"),
-    ("json", "auditkit_plugins.json_report"),
+    # both trylast; pluggy calls a later-registered trylast impl later: markdown, then json
     ("markdown", "auditkit_plugins.markdown_report"),
+    ("json", "auditkit_plugins.json_report"),
     ("html", "auditkit_plugins.html_report"),
     ("pdf", "auditkit_plugins.pdf_report"),
     ("publish", "auditkit_plugins.publish"),

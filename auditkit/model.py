@@ -296,6 +296,9 @@ class Audit:
     created: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # report files written so far (staging paths)
+    # the hook relay (minus plugins this audit disabled), so a plugin can call a hook that other
+    # plugins implement (e.g. ``audit.hook.auditkit_pii_recognizers()``); None when built by hand
+    hook: Any = None
 
     @property
     def positive_label(self) -> str | None:

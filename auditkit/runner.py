@@ -164,6 +164,7 @@ class Runner:
             plugins=[p for p in self.pm.active() if p.name not in skip],
             created=_created(),
             timings=timings,
+            hook=_HookRelay(self, skip),
         )
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())
@@ -418,6 +419,17 @@ class Runner:
         if severity_rank(verdict) >= severity_rank(fail_on):
             return ExitCode.POLICY_FAILED
         return ExitCode.OK
+
+
+class _HookRelay:
+    """``audit.hook``: the plugin manager's hooks minus the plugins this audit disabled."""
+
+    def __init__(self, runner: Runner, skip: list[str]) -> None:
+        self._runner = runner
+        self._skip = skip
+
+    def __getattr__(self, name: str) -> Any:
+        return self._runner._subset(name, self._skip)
 
 
 def _wrong_type(plugin: str, hook: str, value: Any, expected: str) -> Finding:

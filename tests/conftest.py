@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -10,3 +13,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 pytest_plugins = ["auditkit.testing"]
+
+
+def _load_helper(name: str) -> None:
+    """Make tests/NAME.py importable as ``NAME`` (importlib import mode adds no path, and
+    putting tests/ on sys.path would shadow the auditkit package with tests/auditkit/)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+
+
+_load_helper("reportaudit")  # the hand-built Audit the report tests render

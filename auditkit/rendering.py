@@ -1,0 +1,436 @@
+"""Rendering machinery shared by the HTML, PDF and Markdown renderers.
+
+Templates are found through one loader: plugin folders (from ``auditkit_template_dirs``)
+first, then the built-in ``auditkit_templates`` package; ``default:NAME`` always means
+the built-in template, so an override can extend the original. Autoescaping is on for
+every template. Each section renders through its own partial on its own, so a failing
+partial becomes an error card (and an ``error`` finding) instead of a lost report.
+Logic stays here in Python; templates only lay out what :class:`ReportView` holds.
+
+What makes weasyprint slow on these reports, measured on the demo audit (CPU seconds,
+both PDFs): CSS columns and flex boxes (7.6 s for one metrics grid: tables now), font
+subsetting through fontTools when libharfbuzz-subset0 is missing (0.7 s a document),
+``overflow-wrap: anywhere`` (every cell's min-content width breaks at every letter:
+``break-word`` instead), and matplotlib's SVG shape: id-only groups, CSS ``style``
+strings and an RDF block per chart (see :func:`auditkit.charts.clean_svg`, about half
+the SVG layout time). What remains is about 1 s a report, mostly text layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import numbers
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup, escape
+
+from auditkit import __version__
+from auditkit.charts import UnsafeSVG, clean_svg
+from auditkit.config import ConfigSection, Option
+from auditkit.model import Chart, Finding, Section, severity_rank
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from auditkit.model import Audit
+
+GENERIC_PARTIAL = "section.html.j2"
+ERROR_PARTIAL = "error_card.html.j2"
+REPORT_TITLES = {"compliance": "Compliance report", "business": "Business report"}
+MAX_TABLE_ROWS = 200  # longer tables are cut in the report; audit.json keeps every row
+RENDER_ERROR_CODE = "report-template-error"
+
+
+# --------------------------------------------------------------------------------------
+# [report] configuration (declared by the html renderer, read by all three)
+# --------------------------------------------------------------------------------------
+
+
+@functools.cache
+def report_config_schema() -> ConfigSection:
+    """``[report]``, one shared object: the html, pdf and markdown renderers all declare it,
+    so it stays a known section whichever of them a user disables."""
+    return ConfigSection(
+        "report",
+        [
+            Option("paper", "str", "A4", "paper size of the PDF reports", choices=("A4", "Letter")),
+            Option("author", "str", "", "author named in the reports and the PDF metadata (empty: auditkit)"),
+            Option("organisation", "str", "", "organisation named on the report covers"),
+            Option("classification", "str", "", "marking printed on every page, e.g. 'Internal'"),
+            Option("keywords", "list[str]", [], "extra PDF keywords (model name, task and 'audit' are always set)"),
+            Option("top_findings", "int", 10, "findings listed in summary.md, most severe first",
+                   minimum=1, maximum=200),
+        ],
+        help="Report layout and document metadata (HTML, PDF and summary.md).",
+        plugin="html",  # named once, whichever renderer's declaration is collected first
+    )
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    paper: str = "A4"
+    author: str = ""
+    organisation: str = ""
+    classification: str = ""
+    keywords: tuple[str, ...] = ()
+    top_findings: int = 10
+
+    @property
+    def paper_css(self) -> str:
+        return "A4" if self.paper == "A4" else "letter"
+
+    @property
+    def author_or_default(self) -> str:
+        return self.author or "auditkit"
+
+
+def report_settings(audit: Audit) -> ReportSettings:
+    """The ``[report]`` values, with defaults when the declaring plugin is disabled."""
+    values = {o.name: o.default for o in report_config_schema().options}
+    values.update(audit.config.section("report") if audit.config is not None else {})
+    return ReportSettings(
+        paper=str(values["paper"]),
+        author=str(values["author"]),
+        organisation=str(values["organisation"]),
+        classification=str(values["classification"]),
+        keywords=tuple(values["keywords"]),
+        top_findings=int(values["top_findings"]),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# environment and loader
+# --------------------------------------------------------------------------------------
+
+
+def builtin_template_dir() -> Path:
+    import auditkit_templates
+
+    return Path(auditkit_templates.__file__).parent
+
+
+def collect_template_dirs(hook: Any, infos: dict[str, Any] | None = None) -> list[str]:
+    """Folders from every ``auditkit_template_dirs`` implementation, third parties first.
+
+    ``hook`` is ``pm.hook`` or ``audit.hook`` (the relay without the plugins this audit
+    disabled). Implementations come in registration order, and auditkit registers
+    external plugins before the built-ins, so a package's folder is searched before a
+    built-in plugin's and can override its partial; with ``infos`` (the manager's
+    records) built-ins go last whatever the order.
+    """
+    external: list[str] = []
+    builtin: list[str] = []
+    for impl in hook.auditkit_template_dirs.get_hookimpls():
+        result = impl.function()
+        items = result if isinstance(result, (list, tuple)) else [result]
+        source = getattr((infos or {}).get(impl.plugin_name), "source", "")
+        target = builtin if source == "built-in" else external
+        target.extend(str(Path(item)) for item in items if item)
+    return external + builtin
+
+
+def make_environment(template_dirs: Sequence[str | Path] = ()) -> jinja2.Environment:
+    """A jinja2 environment with plugin folders before the built-ins and autoescape on."""
+    return _environment(tuple(str(d) for d in template_dirs))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
+    import jinja2  # here, not at import: the [report] schema is read on light commands too
+
+    builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.PrefixLoader({"default": builtin}, delimiter=":"),
+            jinja2.FileSystemLoader(list(template_dirs)),
+            builtin,
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,  # every template, whatever its file name
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
+    env.filters.update(
+        num=format_number,
+        anchor=anchor,
+        chart_svg=chart_svg,
+        date=format_date,
+        w3c_date=w3c_date,
+        plain=format_value,
+    )
+    env.globals.update(
+        auditkit_version=__version__,
+        severity_rank=severity_rank,
+        MAX_TABLE_ROWS=MAX_TABLE_ROWS,
+        GENERIC_PARTIAL=GENERIC_PARTIAL,
+        table_rows=table_rows,
+        numeric_columns=numeric_columns,
+        section_key_numbers=section_key_numbers,
+        is_number=_is_number,
+        sort_findings=lambda findings: sorted(findings, key=lambda f: -severity_rank(f.severity)),
+    )
+    return env
+
+
+def environment_for(audit: Audit) -> jinja2.Environment:
+    """The environment for this audit: its enabled plugins' template folders first."""
+    hook = getattr(audit, "hook", None)
+    return make_environment(collect_template_dirs(hook) if hook is not None else ())
+
+
+# --------------------------------------------------------------------------------------
+# filters: what every string, number, date and chart looks like
+# --------------------------------------------------------------------------------------
+
+
+# CSI / OSC / two-character escape sequences (colours, terminal titles, hyperlinks), any
+# other control character, and the bidirectional overrides that make text read
+# differently than it is stored. Tabs and newlines stay (pre-formatted text needs them).
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """Text a model owner or plugin wrote, without terminal escapes or control characters."""
+    return _CONTROL.sub("", _ANSI.sub("", text))
+
+
+def _finalize(value: Any) -> Any:
+    """Applied to every ``{{ … }}`` before escaping: plain strings lose control characters."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_controls(value)
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    """Python and numpy numbers, not booleans (numpy scalars register as numbers.Number)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def format_number(value: Any) -> str:
+    """One way to print a number everywhere: 4 significant digits, thousands separated.
+
+    ``None`` and non-finite values print as an em dash; integers in full with commas;
+    magnitudes of 1,000 and more without decimals (money, counts).
+    """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()  # numpy scalar
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        if value == 0:
+            return "0"
+        if 1000 <= abs(value) < 1e15:
+            return f"{value:,.0f}"
+        text = f"{value:.4g}"
+        return text.replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
+    return str(value)
+
+
+def format_value(value: Any) -> str:
+    """Any JSON-like value as short text: numbers as :func:`format_number`, lists joined."""
+    if isinstance(value, (list, tuple)):
+        return "[" + "; ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {format_value(v)}" for k, v in value.items())
+    return format_number(value)
+
+
+def format_date(iso: str) -> str:
+    """``2024-03-01T12:00:00+00:00`` → ``2024-03-01 12:00 UTC`` (input kept if unparsable)."""
+    parsed = parse_created(iso)
+    if parsed is None:
+        return iso or "—"
+    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def parse_created(iso: str) -> dt.datetime | None:
+    if not iso:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def w3c_date(iso: str) -> str:
+    """The form weasyprint accepts in ``dcterms.created`` (seconds, explicit offset)."""
+    parsed = parse_created(iso)
+    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else ""
+
+
+def anchor(name: str) -> str:
+    """A stable, URL-safe id for a section (``section-fairness``)."""
+    return "section-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-").lower() or "x")
+
+
+def chart_svg(chart: Chart) -> Markup:
+    """The chart's SVG, sanitised (any plugin may have built it) and marked safe."""
+    try:
+        return Markup(clean_svg(chart.svg, alt=chart.alt))
+    except UnsafeSVG as exc:
+        return Markup('<p class="chart-missing">') + escape(f"Chart not shown: {exc}") + Markup("</p>")
+
+
+def table_rows(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[list[Any]]:
+    return [list(row) for row in frame.head(limit).itertuples(index=False)]
+
+
+def section_key_numbers(section: Section, limit: int = 6) -> list[Fact]:
+    """The metrics a section names in ``key_metrics``, as labelled values."""
+    keys = getattr(section, "key_metrics", None) or []
+    return [Fact(k, section.metrics[k]) for k in keys[:limit] if k in section.metrics]
+
+
+def numeric_columns(frame: Any) -> set[int]:
+    """Positions of number columns (their headings align right, like their cells)."""
+    import pandas as pd
+
+    return {i for i, dtype in enumerate(frame.dtypes) if pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)}
+
+
+# --------------------------------------------------------------------------------------
+# views: what a report template receives
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SectionView:
+    section: Section
+    anchor: str
+    html: Markup
+    error: str | None = None
+
+
+@dataclass
+class Fact:
+    label: str
+    value: Any
+    mono: bool = False
+
+
+@dataclass
+class ReportView:
+    kind: str
+    title: str
+    audit: Audit
+    settings: ReportSettings
+    sections: list[SectionView]
+    findings: list[Finding]
+    facts: list[Fact]
+    key_numbers: list[Fact]
+    summary: str
+    keywords: list[str]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def document_title(self) -> str:
+        return f"{self.title}: {self.audit.model.name}"
+
+    @property
+    def section_titles(self) -> dict[str, str]:
+        return {s.name: s.title for s in self.audit.sections.values()}
+
+
+def render_section(env: jinja2.Environment, audit: Audit, section: Section) -> SectionView:
+    """Render one section through its partial; a failure becomes an error card."""
+    name = section.template or GENERIC_PARTIAL
+    ident = anchor(section.name)
+    try:
+        html = env.get_template(name).render(section=section, audit=audit, anchor=ident)
+        return SectionView(section, ident, Markup(html))
+    except Exception as exc:  # a broken partial must not take the report down with it
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            card = env.get_template(ERROR_PARTIAL).render(section=section, template=name, error=error)
+        except Exception:  # the error card itself is broken (an override): plain text
+            card = str(Markup("<p>") + escape(f"{name}: {error}") + Markup("</p>"))
+        return SectionView(section, ident, Markup(card), error)
+
+
+def record_render_errors(audit: Audit, views: Iterable[SectionView]) -> None:
+    """Each failed partial is an ``error`` finding once (html and pdf render the same)."""
+    seen = {(f.code, f.section) for f in audit.findings}
+    for view in views:
+        if view.error and (RENDER_ERROR_CODE, view.section.name) not in seen:
+            template = view.section.template or GENERIC_PARTIAL
+            audit.findings.append(
+                Finding("error", RENDER_ERROR_CODE, f"template {template} failed: {view.error}",
+                        section=view.section.name, plugin=view.section.plugin)
+            )
+            seen.add((RENDER_ERROR_CODE, view.section.name))
+
+
+def sorted_findings(audit: Audit, sections: Iterable[Section] | None = None) -> list[Finding]:
+    """Most severe first, then in report order, then by code (a stable, readable order)."""
+    order = {s.name: (s.order, s.name) for s in audit.sections.values()}
+    chosen = audit.all_findings()
+    if sections is not None:
+        names = {s.name for s in sections}
+        chosen = [f for f in chosen if f.section is None or f.section in names]
+    return sorted(
+        chosen,
+        key=lambda f: (-severity_rank(f.severity), order.get(f.section or "", (-1, "")), f.code, f.message),
+    )
+
+
+def build_view(audit: Audit, kind: str, env: jinja2.Environment | None = None) -> ReportView:
+    """Everything the ``compliance`` or ``business`` template shows, computed in Python."""
+    from auditkit import reportdata
+
+    env = env or environment_for(audit)
+    views = [render_section(env, audit, s) for s in audit.ordered_sections(kind)]
+    record_render_errors(audit, views)
+    settings = report_settings(audit)
+    chosen = [v.section for v in views]
+    findings = sorted_findings(audit) if kind == "compliance" else sorted_findings(audit, chosen)
+    return ReportView(
+        kind=kind,
+        title=REPORT_TITLES[kind],
+        audit=audit,
+        settings=settings,
+        sections=views,
+        findings=findings,
+        facts=reportdata.cover_facts(audit, settings),
+        key_numbers=reportdata.key_numbers(audit, kind),
+        summary=reportdata.executive_summary(audit, kind, findings),
+        keywords=reportdata.keywords(audit, kind, settings),
+        extra=reportdata.extra(audit, kind),
+    )
+
+
+def render_report(audit: Audit, kind: str, env: jinja2.Environment | None = None) -> str:
+    """The complete, self-contained HTML of one report (also the PDF's source)."""
+    env = env or environment_for(audit)
+    view = build_view(audit, kind, env)
+    return env.get_template(f"{kind}.html.j2").render(view=view, audit=audit, settings=view.settings)
+
+
+def render_index(audits: Sequence[Audit], env: jinja2.Environment | None = None) -> str:
+    """The multi-model comparison page (``index.html``)."""
+    from auditkit import reportdata
+
+    if env is None:
+        env = environment_for(audits[0]) if audits else make_environment()
+    rows = reportdata.index_rows(audits)
+    created = max((a.created for a in audits), default="")
+    return env.get_template("index.html.j2").render(rows=rows, created=created)

@@ -1,0 +1,195 @@
+"""Where the privacy section's inputs come from: the training record or ``[privacy.*]``.
+
+``<model_dir>/training.json`` (written by ``auditkit train``) may hold a ``dp`` block
+(σ, q, steps, δ, Opacus's own ε) and a ``data`` block naming the exact files trained on
+and held out. Config values win over the record, so a reviewer can audit a model trained
+elsewhere or correct a record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditkit.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from auditkit.model import Audit
+
+RECORD_FILE = "training.json"
+
+
+@dataclass
+class TrainingRecord:
+    """The parts of ``training.json`` this plugin reads (empty when there is no record)."""
+
+    path: Path | None = None
+    dp: dict[str, Any] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def read_record(model_dir: str | Path) -> TrainingRecord:
+    path = Path(model_dir) / RECORD_FILE
+    if not path.is_file():
+        return TrainingRecord()
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable JSON training record ({exc}); fix or remove the file") from None
+    if not isinstance(body, dict):
+        raise DataError(f"{path}: the training record must be a JSON object")
+    dp = body.get("dp")
+    if dp is not None and not isinstance(dp, dict):
+        raise DataError(f"{path}: field 'dp' must be an object with noise_multiplier, sample_rate, steps, delta")
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    return TrainingRecord(path=path, dp=dp or None, data=data)
+
+
+@dataclass
+class DpSetting:
+    """One DP-SGD run as the accountants need it, and where each number came from."""
+
+    noise_multiplier: float
+    sample_rate: float
+    steps: int
+    delta: float
+    source: str
+    max_grad_norm: float | None = None
+    target_epsilon: float | None = None
+    recorded_epsilon: float | None = None
+    recorded_accountant: str | None = None
+
+
+def steps_for_epochs(epochs: float, sample_rate: float) -> int:
+    """Expected steps for ``epochs`` passes at sampling rate q: ⌈epochs / q⌉ (TF-Privacy's rule)."""
+    return math.ceil(epochs / sample_rate - 1e-9)
+
+
+def resolve_rate(sample_rate: float, batch_size: float, dataset_size: float, where: str) -> float:
+    if sample_rate:
+        return float(sample_rate)
+    if batch_size and dataset_size:
+        if batch_size > dataset_size:
+            raise ConfigError(f"{where}: batch_size {batch_size:g} is larger than dataset_size {dataset_size:g}")
+        return float(batch_size) / float(dataset_size)
+    raise ConfigError(f"{where}: give sample_rate, or batch_size and dataset_size")
+
+
+def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
+    """The DP run to account for: ``[privacy.dp]`` when it names a noise multiplier, else the record."""
+    cfg = audit.config.section("privacy.dp")
+    if cfg.get("noise_multiplier"):
+        where = audit.config.origin("privacy.dp.noise_multiplier") + ": [privacy.dp]"
+        rate = resolve_rate(cfg.get("sample_rate", 0), cfg.get("batch_size", 0), cfg.get("dataset_size", 0), where)
+        steps = int(cfg.get("steps") or 0) or (steps_for_epochs(cfg["epochs"], rate) if cfg.get("epochs") else 0)
+        if steps <= 0:
+            raise ConfigError(f"{where}: give steps, or epochs (steps = ⌈epochs / sample_rate⌉)")
+        return DpSetting(float(cfg["noise_multiplier"]), rate, steps, float(cfg["delta"]), "[privacy.dp]")
+    if not record.dp:
+        return None
+    dp = record.dp
+    where = f"{record.path}: dp"
+
+    def number(key: str, required: bool = True) -> float | None:
+        value = dp.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise DataError(f"{where}.{key} = {value!r}: expected a number")
+        return float(value)
+
+    sigma = number("noise_multiplier")
+    rate = number("sample_rate", required=False) or resolve_rate(
+        0, number("batch_size", False) or 0, number("dataset_size", False) or 0, where
+    )
+    steps = number("steps", required=False) or (
+        steps_for_epochs(number("epochs") or 0, rate) if dp.get("epochs") is not None else None
+    )
+    if not steps:
+        raise DataError(f"{where}: needs steps (or epochs) to account for the privacy loss")
+    delta = number("delta", required=False) or float(audit.config.section("privacy.dp")["delta"])
+    for key, value, ok in (
+        ("noise_multiplier", sigma, sigma and sigma > 0),
+        ("sample_rate", rate, 0 < rate <= 1),
+        ("delta", delta, 0 < delta < 1),
+    ):
+        if not ok:
+            raise DataError(f"{where}.{key} = {value!r} is out of range")
+    return DpSetting(
+        noise_multiplier=float(sigma),  # type: ignore[arg-type]
+        sample_rate=rate,
+        steps=int(steps),
+        delta=delta,
+        source=str(record.path.name if record.path else RECORD_FILE),
+        max_grad_norm=number("max_grad_norm", required=False),
+        target_epsilon=number("target_epsilon", required=False),
+        recorded_epsilon=number("epsilon_opacus" if "epsilon_opacus" in dp else "epsilon", required=False),
+        recorded_accountant=str(dp.get("accountant")) if dp.get("accountant") else None,
+    )
+
+
+# ------------------------------------------------------------------------- data files
+
+
+@dataclass
+class MemberData:
+    """Training members and held-out non-members, as (texts, label names)."""
+
+    members: pd.DataFrame
+    holdout: pd.DataFrame
+    text: str
+    label: str
+    source: str
+    members_path: Path
+    holdout_path: Path
+
+
+def member_files(audit: Audit, record: TrainingRecord) -> tuple[Path | None, Path | None, str]:
+    """(train file, held-out file, where they were named): config first, then the record."""
+    cfg = audit.config.section("privacy.membership")
+    base = Path(audit.model_dir)
+    if cfg.get("train_data") or cfg.get("holdout_data"):
+        where = audit.config.origin("privacy.membership.train_data") + ": [privacy.membership]"
+        if not (cfg.get("train_data") and cfg.get("holdout_data")):
+            raise ConfigError(f"{where}: give both train_data and holdout_data (the rows trained on and held out)")
+        return (
+            _existing(base, cfg["train_data"], where + " train_data"),
+            _existing(base, cfg["holdout_data"], where + " holdout_data"),
+            "[privacy.membership]",
+        )
+    train, held = record.data.get("train_file"), record.data.get("eval_file")
+    if record.path is None or not train or not held:
+        return None, None, ""
+    where = f"{record.path}: data"
+    return _existing(base, train, where + ".train_file"), _existing(base, held, where + ".eval_file"), RECORD_FILE
+
+
+def training_file(audit: Audit, record: TrainingRecord) -> Path | None:
+    """The training data file, when config or record names one (for the PII scan)."""
+    train, _, _ = member_files(audit, record)
+    if train is None and record.path is not None and record.data.get("train_file"):
+        train = _existing(Path(audit.model_dir), record.data["train_file"], f"{record.path}: data.train_file")
+    return train
+
+
+def _existing(base: Path, value: str, where: str) -> Path:
+    path = Path(value)
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise DataError(f"{where} = {value!r}: no such file {path}")
+    return path
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a data file with the same readers the evaluation data uses."""
+    from auditkit_plugins.tabular_data import detect_format, read_csv, read_jsonl, read_parquet
+
+    readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}
+    frame = readers[detect_format(path)](path)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
