@@ -212,19 +212,18 @@ def test_json_keeps_the_data_as_data(hostile_run) -> None:
 
 
 def test_error_lines_and_debug_tracebacks_are_sanitised(hostile_run, tmp_path) -> None:
-    """An error that quotes the hostile labels (unknown label in the data), with --debug."""
+    """A config error quoting a hostile section name raw, with --debug: line and traceback clean."""
     import shutil
 
     _, folder, _, _ = hostile_run
     model_dir = tmp_path / "copy"
     source = next(p for p in folder.parent.parent.iterdir() if p.name.startswith("tox-"))
     shutil.copytree(source, model_dir)
-    frame = pd.read_csv(model_dir / "eval.csv").astype({"label": object})
-    frame.loc[0, "label"] = "nope\x1b[2J"
-    frame.to_csv(model_dir / "eval.csv", index=False)
+    toml = model_dir / "auditkit.toml"
+    toml.write_text(toml.read_text() + '\n["x\\u001b[2J\\u001b]0;pwned\\u0007\\u202ey"]\nk = 1\n')
     result = run_cli(["run", model_dir, "--out", tmp_path / "out", "--format", "json", "--debug"])
     assert result.exit_code == 2
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("auditkit: error:")]
-    assert "labels the model does not know" in line and "toxic" in line
+    assert "unknown section" in line
     assert "Traceback" in result.stderr  # --debug shows it ...
     assert not [c for c in CONTROLS if c in result.stderr]  # ... sanitised like every line
