@@ -98,14 +98,17 @@ def inside(model_dir: Path, relative: str | Path) -> Path:
 
 
 def refuse_escaping_symlinks(model_dir: Path) -> None:
-    """Refuse a dir holding a symlink that leads out of it, before a library reads any file.
+    """Refuse a dir holding a symlink that leads out of it, before anything reads a file.
 
-    transformers opens files auditkit never names (vocab.txt, merges.txt, special tokens…);
-    checking every top-level entry covers them all, whatever the library reads.
+    transformers and plugins open files auditkit never names (vocab.txt, trainer_state.json,
+    checkpoint-500/…); checking every entry of the tree covers them all, whatever reads them.
     """
-    for entry in sorted(model_dir.iterdir()):
-        if entry.is_symlink():
-            inside(model_dir, entry.name)
+    for current, dirs, files in os.walk(model_dir, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        for name in sorted(dirs + files):
+            entry = Path(current) / name
+            if entry.is_symlink():
+                inside(model_dir, entry.relative_to(model_dir))
 
 
 def list_files(model_dir: Path) -> list[str]:

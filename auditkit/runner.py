@@ -25,7 +25,7 @@ from auditkit.hashing import value_sha256
 from auditkit.isolation import CallOutcome, call_impl, implementations, section_problem
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
-from auditkit.model_dir import discover, inside, unique_names
+from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
 from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 
 DEFAULT_OUT = Path("auditkit-reports")
@@ -134,6 +134,7 @@ class Runner:
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
+        refuse_escaping_symlinks(model_dir)  # whichever plugin reads which file, none leads out
         config = self.load_config(model_dir)
         skip = list(config.section("run")["disable"])
         say("loading model")
