@@ -105,3 +105,23 @@ def test_special_files_are_not_data(tiny_model_dir: Path, audit_run) -> None:
     os.mkfifo(tiny_model_dir / "pipe.csv")
     toml.write_text(toml.read_text().replace('"/dev/zero"', '"pipe.csv"'))
     audit_run(tiny_model_dir).usage_error("[data] path", "not a regular file")
+
+
+def test_training_record_naming_files_outside(tiny_model_dir: Path, outside: Path, audit_run) -> None:
+    """training.json is the model owner's file, not the reviewer's config: the privacy scan
+    of the training data must not read the reviewer's files it names."""
+    import json
+
+    import pandas as pd
+
+    pd.DataFrame({"ssn_secret_column": ["123-45-6789"], "text": ["mail jane.doe@example.com"]}).to_csv(
+        outside / "customers.csv", index=False
+    )
+    relative = os.path.relpath(outside / "customers.csv", tiny_model_dir)
+    record = {"data": {"train_file": relative, "eval_file": relative}}
+    (tiny_model_dir / "training.json").write_text(json.dumps(record))
+    outcome = audit_run(tiny_model_dir)
+    assert outcome.result.exit_code == 2, outcome.result.stderr
+    assert "points outside the model dir" in outcome.result.stderr
+    written = "".join(p.read_text() for p in outcome.out.rglob("audit.json"))
+    assert "ssn_secret_column" not in written and "jane" not in written
