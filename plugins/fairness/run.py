@@ -1,0 +1,175 @@
+"""Orchestration: measure, run the counterfactual and mitigation what-ifs, score the constraints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from auditkit_plugins.fairness import assess, constraints
+from auditkit_plugins.fairness.counterfactual import (
+    CounterfactualResult,
+    TermGroup,
+    evaluate,
+    file_pairs,
+    term_pairs,
+)
+from auditkit_plugins.fairness.schema import check_term_table, shipped_terms
+
+from auditkit.errors import ConfigError
+from auditkit.model import Audit
+
+
+def missing_counts(views: list[assess.GroupView]) -> dict[str, int]:
+    """Rows per sensitive column whose value is missing, as the groups count them."""
+    return {v.grouping.feature: v.grouping.missing for v in views if not v.grouping.is_intersection}
+
+
+def term_groups(cf: dict[str, Any]) -> list[TermGroup]:
+    known = {**shipped_terms(), **cf["terms"]}
+    unknown = [g for g in cf["term_groups"] if g not in known]
+    if unknown:
+        raise ConfigError(
+            f"[fairness.counterfactual] term_groups: unknown group(s) {unknown}; shipped: "
+            f"{', '.join(shipped_terms())}; or define them under [fairness.counterfactual.terms]"
+        )
+    out = []
+    for name in cf["term_groups"]:
+        try:
+            check_term_table(name, known[name])
+        except ValueError as exc:
+            raise ConfigError(f"[fairness.counterfactual] terms: {exc}") from None
+        out.append(TermGroup(name, list(known[name]["classes"]), [list(r) for r in known[name]["terms"]]))
+    return out
+
+
+def _memo(predict: Any) -> Any:
+    """Score each distinct text once per audit (term groups share many originals)."""
+    seen: dict[str, np.ndarray] = {}
+
+    def scored(texts: list[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            seen.update(zip(new, np.asarray(predict(new), dtype=float), strict=True))
+        return np.vstack([seen[t] for t in texts])
+
+    return scored
+
+
+def counterfactuals(
+    audit: Audit, inputs: assess.Inputs, cfg: dict[str, Any], cf: dict[str, Any]
+) -> tuple[list[CounterfactualResult], str | None]:
+    """Term swaps and paired files, re-scored by the model; or the reason they were skipped."""
+    if not cf["enabled"]:
+        return [], "counterfactual tests are turned off ([fairness.counterfactual] enabled = false)"
+    if audit.model.task != "sequence-classification":
+        return (
+            [],
+            f"counterfactual tests need a text classifier; this model's task is {audit.model.task!r}",
+        )
+    predict = getattr(audit.handle, "predict_proba", None)
+    if not callable(predict):
+        return (
+            [],
+            "the model cannot be re-run (predictions mode): counterfactual texts cannot be scored",
+        )
+    text_column = audit.dataset.text if audit.dataset else None
+    info = getattr(audit.handle, "info", None)
+    labels = [str(x) for x in (getattr(info, "labels", None) or audit.model.labels)]
+    positive = labels.index(inputs.positive) if inputs.positive in labels else None
+    if inputs.task != "binary":
+        positive = None
+    rng = np.random.default_rng(cfg["seed"])
+    predict = _memo(predict)
+    common = dict(
+        predict=predict,
+        labels=labels,
+        positive=positive,
+        n_boot=cfg["bootstrap"],
+        level=cfg["confidence"],
+        seed=cfg["seed"],
+        worst=cf["worst_examples"],
+    )
+    results: list[CounterfactualResult] = []
+    if text_column and audit.frame is not None and text_column in audit.frame:
+        texts = audit.frame[text_column].fillna("").astype(str).tolist()
+        for group in term_groups(cf):
+            originals, pairs = term_pairs(texts, group, cf["max_texts"], cf["variants_per_text"], rng)
+            results.append(evaluate(group.name, "terms", originals, pairs, **common))
+    if cf["pairs_original"] or cf["pairs_counterfactual"]:
+        if not (cf["pairs_original"] and cf["pairs_counterfactual"]):
+            raise ConfigError(
+                "[fairness.counterfactual] pairs_original and pairs_counterfactual: set both (CSV paths "
+                "relative to the model dir) or neither"
+            )
+        originals, pairs, aligned = file_pairs(audit.model_dir, cf, text_column or "text", cf["max_pairs"], rng)
+        result = evaluate("paired files", "pairs", originals, pairs, **common)
+        result.note = (
+            f"{aligned} aligned rows; {len(originals)} with different texts re-scored "
+            f"({cf['pairs_original']} vs {cf['pairs_counterfactual']})"
+        )
+        results.append(result)
+    return results, None
+
+
+def mitigation(
+    inputs: assess.Inputs,
+    views: list[assess.GroupView],
+    cfg: dict[str, Any],
+    binding: constraints.ConstraintResult | None,
+) -> tuple[Any, str | None]:
+    if not cfg["mitigation"]:
+        return None, "mitigation what-if turned off ([fairness] mitigation = false)"
+    if inputs.task != "binary" or inputs.scores is None or not inputs.has_labels:
+        return None, "ThresholdOptimizer needs a binary task with labels and the model's scores"
+    if not np.isfinite(inputs.scores).all():
+        return None, "some scores are missing or not finite"
+    features = {v.grouping.feature: v.grouping for v in views}
+    wanted = cfg["mitigation_feature"]
+    if wanted and wanted not in features:
+        raise ConfigError(f"[fairness] mitigation_feature = {wanted!r}: not one of {sorted(features)}")
+    if not wanted:
+        wanted = binding.feature if binding is not None and binding.feature in features else views[0].grouping.feature
+    from auditkit_plugins.fairness.mitigation import what_if
+
+    assert inputs.y is not None and inputs.yhat is not None
+    grouping = features[wanted]
+    if len(grouping.groups) < 2:
+        return None, f"feature {wanted!r} has one group: nothing to equalise"
+    result = what_if(inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"])
+    if result is None:
+        return None, f"too few rows for a held-out what-if on {wanted!r}: it needs two groups of 4+ rows, 20 in all"
+    return result, None
+
+
+def run(audit: Audit) -> assess.FairnessResult | None:
+    """Everything the section reports, computed; None when there is nothing to measure."""
+    cfg, cf = assess.settings(audit)
+    inputs = assess.prepare(audit)
+    if inputs is None:
+        return None
+    assert audit.frame is not None and audit.dataset is not None
+    notes: list[str] = []
+    views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
+    overall_auc = assess.add_aucs(inputs, views, cfg)
+    top = assess.compute_disparities(inputs, views, cfg)
+    cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
+    results, skipped = assess.score_constraints(inputs, cfg, top, cfs)
+    score, binding = constraints.overall(results)
+    result = assess.FairnessResult(
+        inputs=inputs,
+        config={**cfg, "counterfactual": cf},
+        views=views,
+        overall=overall,
+        disparities=top,
+        constraints=results,
+        score=score,
+        binding=binding,
+        missing=missing_counts(views),
+        skipped_constraints=skipped,
+        overall_auc=overall_auc,
+        counterfactuals=cfs,
+        counterfactual_note=cf_note,
+        notes=notes,
+    )
+    result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding)
+    return result
