@@ -7,6 +7,7 @@ or one line naming the file, the column and the fix.
 from __future__ import annotations
 
 import codecs
+import json
 from pathlib import Path
 
 import numpy as np
@@ -97,11 +98,19 @@ def test_empty_group_values_are_counted_not_dropped(tiny_model_dir: Path, audit_
 
 
 def test_sensitive_column_with_no_value_at_all(tiny_model_dir: Path, audit_run) -> None:
+    """Counted by the host; the fairness plugin then says, in one line, that it cannot group by it."""
     frame = pd.read_csv(tiny_model_dir / "eval.csv")
     frame["gender"] = np.nan
     frame.to_csv(tiny_model_dir / "eval.csv", index=False)
-    audit = audit_run(tiny_model_dir).audit()
+    outcome = audit_run(tiny_model_dir)
+    assert outcome.result.exit_code == 2, outcome.result.stderr
+    assert "Traceback" not in outcome.result.stderr
+    (line,) = outcome.error_lines
+    assert "'gender'" in line and "hold no values" in line and "remove them from [data] sensitive" in line
+    audit = json.loads((outcome.out / "tox-v3" / "audit.json").read_text())
     assert audit["dataset"]["missing_sensitive"]["gender"] == 120
+    (finding,) = [f for f in audit["findings"] if f["code"] == "usage-error"]
+    assert finding["plugin"] == "fairness"
 
 
 def test_category_no_row_has_is_not_a_group(tiny_model_dir: Path, tmp_path: Path) -> None:
