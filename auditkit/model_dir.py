@@ -91,8 +91,10 @@ def inside(model_dir: Path, relative: str | Path) -> Path:
         raise ModelDirError(f"{candidate}: a symlink loop; replace the link with the file itself") from None
     if resolved != base and base not in resolved.parents:
         how = "is a symlink pointing" if candidate.is_symlink() else "points"
+        fix = "; copy the real files in (cp -rL) to audit them" if candidate.is_symlink() else ""
         raise ModelDirError(
             f"{candidate}: {how} outside the model dir ({resolved}); auditkit reads only files inside the model dir"
+            + fix
         )
     return resolved
 
