@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
         return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `auditkit hooks | head`: the reader left, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
     except OSError as exc:  # a full disk before any audit began (the staging folder)
         from auditkit.outputs import disk_full
 

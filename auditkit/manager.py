@@ -114,7 +114,14 @@ def get_plugin_manager(
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
     for name, plugin in extra_plugins:
-        pm.add_plugin(plugin, name, getattr(plugin, "__version__", "0"), "in-process")
+        from auditkit.compat import check_hook_api
+
+        version = getattr(plugin, "__version__", "0")
+        problem = check_hook_api(plugin)  # `-p MODULE` gets the same version check as entry points
+        if problem:
+            pm.infos[name] = PluginInfo(name, version, "in-process", [], status="error", error=problem)
+            continue
+        pm.add_plugin(plugin, name, version, "in-process")
     if autoload:
         _load_entry_points(pm)
     # built-ins after external ones (as tox does), so a plugin can claim work first

@@ -1,8 +1,13 @@
-"""Test kit for auditkit and its plugin authors: tiny real models and evaluation data.
+"""Test kit for auditkit and its plugin authors: tiny real models, evaluation data, audits.
 
 Use it as a pytest plugin (``pytest_plugins = ["auditkit.testing"]``) or call the
 builders directly. Everything here is real: a randomly initialised BERT saved with
 ``save_pretrained`` (safetensors) and a fast WordPiece tokenizer, built in about a second.
+
+Fixtures: ``tiny_model_dir`` (a fresh audit-ready model dir), ``auditkit_run`` (audit it
+in-process with a chosen set of plugins → :class:`AuditRun`: the Audit, the rendered
+files, the exit code), ``auditkit_cli`` (the real command line, in-process) and
+``plugin_autoload`` (let installed entry-point plugins load).
 """
 
 from __future__ import annotations
@@ -172,24 +177,124 @@ class AuditRun:
     exit_code: int
     error: str | None
 
+    @property
+    def json(self) -> dict[str, Any]:
+        """audit.json as written (the renderers' view, not the in-memory Audit)."""
+        if "audit.json" not in self.files:
+            raise AssertionError(f"no audit.json was written (files: {sorted(self.files)}; error: {self.error})")
+        return read_audit_json(self.files["audit.json"])
+
+    def text(self, name: str) -> str:
+        """A rendered file by name, e.g. ``run.text("compliance.html")``."""
+        if name not in self.files:
+            raise AssertionError(f"{name} was not written; files: {sorted(self.files)}")
+        return self.files[name].read_text(encoding="utf-8")
+
+    def section(self, name: str) -> Any:
+        """The Section a plugin returned; a clear failure (with the audit's errors) when absent."""
+        sections = self.audit.sections if self.audit is not None else {}
+        if name not in sections:
+            raise AssertionError(f"no section {name!r}; sections: {sorted(sections)}; errors: {self.errors()}")
+        return sections[name]
+
+    def findings(self, code: str | None = None, severity: str | None = None, plugin: str | None = None) -> list[Any]:
+        """Every finding (host and sections) that matches all the given filters."""
+        found = self.audit.all_findings() if self.audit is not None else []
+        return [
+            f
+            for f in found
+            if (code is None or f.code == code)
+            and (severity is None or f.severity == severity)
+            and (plugin is None or f.plugin == plugin)
+        ]
+
+    def errors(self) -> list[str]:
+        """The messages of every ``error`` finding: what to print when a test fails."""
+        return [f.message for f in self.findings(severity="error")]
+
+
+# The built-ins an audit cannot do without: config, data, model loading, policy, audit.json.
+MINIMAL_BUILTINS: tuple[str, ...] = ("core", "tabular", "transformers", "predictions", "policy", "json")
+
 
 def run_audit(
     model_dir: str | Path,
     out: str | Path,
-    plugins: Sequence[tuple[str, Any]] = (),
+    plugins: Sequence[tuple[str, Any] | str | Any] = (),
     disabled: Sequence[str] = (),
     formats: Sequence[str] = ("json",),
     settings: dict[str, Any] | None = None,
     autoload: bool = False,
+    builtins: Sequence[str] | None = None,
 ) -> AuditRun:
-    """Audit one model dir with the built-ins plus ``plugins`` (name, module or object)."""
-    from auditkit.manager import get_plugin_manager
+    """Audit one model dir with the built-ins plus ``plugins``.
+
+    Each plugin is a ``(name, module or object)`` pair, a module (named as its installed
+    entry point names it, else after its top-level package without ``auditkit_``), or the
+    name of an installed entry point in group ``auditkit`` (loaded and version-checked as
+    ``auditkit`` would). ``builtins`` keeps only those
+    built-ins (e.g. ``MINIMAL_BUILTINS + ("html",)``) and disables the rest, so a plugin's
+    tests stay fast; ``None`` keeps them all.
+    """
+    from auditkit.manager import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS, get_plugin_manager
     from auditkit.runner import Runner, RunOptions
 
-    pm = get_plugin_manager(disabled=disabled, extra_plugins=plugins, autoload=autoload)
+    disabled = list(disabled)
+    if builtins is not None:
+        unknown = sorted(set(builtins) - {name for name, _ in BUILTIN_PLUGINS})
+        if unknown:
+            raise ValueError(f"builtins: unknown built-in plugins {unknown}")
+        keep = set(builtins) | ESSENTIAL_PLUGINS
+        disabled += [name for name, _ in BUILTIN_PLUGINS if name not in keep and name not in disabled]
+    extra = [_named_plugin(p) for p in plugins]
+    pm = get_plugin_manager(disabled=disabled, extra_plugins=extra, autoload=autoload)
     options = RunOptions(out=Path(out), formats=list(formats), settings=settings or {}, quiet=True)
     (result,) = Runner(pm, options).run([Path(model_dir)])
     return AuditRun(result.audit, {p.name: p for p in result.files}, int(result.exit_code), result.error)
+
+
+def _named_plugin(plugin: tuple[str, Any] | str | Any) -> tuple[str, Any]:
+    if isinstance(plugin, tuple):
+        return plugin
+    if isinstance(plugin, str):
+        return plugin, entry_point_plugin(plugin)
+    name = getattr(plugin, "__name__", type(plugin).__name__)
+    # not installed: auditkit_length.plugin → "length", the name the package's entry point would use
+    return _entry_point_name(name) or name.partition(".")[0].removeprefix("auditkit_"), plugin
+
+
+def _entry_point_name(module_name: str) -> str | None:
+    """The entry-point name an installed package gives this module, so tests see the same name users do."""
+    from importlib.metadata import entry_points
+
+    from auditkit.manager import ENTRY_POINT_GROUP
+
+    return next((ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.value == module_name), None)
+
+
+def entry_point_plugin(name: str) -> Any:
+    """Load the installed entry point ``name`` of group ``auditkit``, as ``auditkit`` would.
+
+    Fails with the reason (not installed, import error, unsupported auditkit version), so a
+    plugin's test says why its plugin would not load for a user.
+    """
+    from importlib.metadata import entry_points
+
+    from auditkit.compat import check_hook_api
+    from auditkit.manager import ENTRY_POINT_GROUP
+
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not found:
+        installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+        raise LookupError(
+            f"no entry point {name!r} in group {ENTRY_POINT_GROUP!r} (installed: {installed}); "
+            "pip install your plugin package (pip install -e .) first"
+        )
+    plugin = found[0].load()
+    problem = check_hook_api(plugin)
+    if problem:
+        raise LookupError(problem)
+    return plugin
 
 
 try:  # the pytest fixtures, when pytest is there (``pytest_plugins = ["auditkit.testing"]``)
@@ -215,3 +320,31 @@ if pytest is not None:
     def auditkit_cli() -> Any:
         """``auditkit_cli("run", dir, "--out", out)`` → CliResult, in-process."""
         return lambda *args: run_cli(args)
+
+    @pytest.fixture
+    def auditkit_run(tmp_path: Path, tiny_model_dir: Path) -> Any:
+        """Run an audit in-process with a chosen set of plugins; returns an :class:`AuditRun`.
+
+        ``auditkit_run(my_plugin_module, formats=("json", "html"), settings={...})`` audits a
+        fresh tiny model dir (or ``model_dir=``) into its own folder under ``tmp_path``.
+        Keyword arguments are those of :func:`run_audit`; ``builtins`` defaults to
+        :data:`MINIMAL_BUILTINS` plus the renderers the formats need.
+        """
+        counter = iter(range(1, 1_000_000))
+
+        def run(*plugins: Any, model_dir: str | Path | None = None, **kwargs: Any) -> AuditRun:
+            formats = tuple(kwargs.pop("formats", ("json",)))
+            renderers = {"html": "html", "pdf": "pdf", "md": "markdown"}
+            default = MINIMAL_BUILTINS + tuple(renderers[f] for f in formats if f in renderers)
+            kwargs.setdefault("builtins", default)
+            out = tmp_path / f"auditkit-run-{next(counter)}"
+            return run_audit(model_dir or tiny_model_dir, out, plugins=plugins, formats=formats, **kwargs)
+
+        return run
+
+    @pytest.fixture
+    def plugin_autoload(monkeypatch: Any) -> None:
+        """Let ``auditkit`` load installed entry-point plugins (a test suite may turn that off)."""
+        from auditkit.manager import AUTOLOAD_ENV
+
+        monkeypatch.delenv(AUTOLOAD_ENV, raising=False)

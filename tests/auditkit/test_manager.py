@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from auditkit import __hook_api_version__, __version__
 from auditkit.manager import BUILTIN_PLUGINS, ESSENTIAL_PLUGINS, get_plugin_manager
-from auditkit.testing import read_audit_json, run_audit, run_cli
+from auditkit.testing import MINIMAL_BUILTINS, read_audit_json, run_audit, run_cli
 
 
 @pytest.fixture
@@ -91,6 +92,58 @@ def test_third_party_section_in_audit(fake_distribution, tiny_model_dir: Path, t
     assert {"name": "good", "version": "1.2.3", "source": "auditkit-extra"} in audit["plugins"]
     result = run_cli(["run", tiny_model_dir, "-p", "no:good", "--out", out, "--format", "json"])
     assert "extra" not in read_audit_json(out / "tox-v3" / "audit.json")["sections"]
+
+
+FUTURE = """
+    from auditkit import hookimpl, Section
+
+    auditkit_requires = ">=99"
+
+    @hookimpl
+    def auditkit_assess(audit):
+        return Section(name="future", title="Future")
+"""
+OLD_API = FUTURE.replace('auditkit_requires = ">=99"', "auditkit_hook_api = [0]")
+BAD_SPEC = FUTURE.replace('">=99"', '"version two"')
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (FUTURE, f"requires auditkit>=99, this is auditkit {__version__}: install a matching version"),
+        (OLD_API, f"supports hook API [0], this auditkit {__version__} has hook API {__hook_api_version__}"),
+        (BAD_SPEC, "auditkit_requires 'version two' is not a valid version specifier"),
+        (MISSPELT, "unknown hook 'auditkit_asess'"),
+        (BROKEN, "ImportError: this package is broken"),
+    ],
+    ids=["requires", "hook-api", "bad-specifier", "misspelt", "broken"],
+)
+def test_plugin_that_cannot_load_is_an_error_in_every_audit(
+    fake_distribution, tiny_model_dir: Path, tmp_path: Path, source: str, reason: str
+) -> None:
+    fake_distribution("auditkit-odd", "3.0", {"ak_odd": source})
+    fake_distribution("auditkit-extra", "1.2.3", {"ak_good": GOOD})
+    info = get_plugin_manager().infos["odd"]
+    assert (info.status, info.version, info.source) == ("error", "3.0", "auditkit-odd")
+    assert reason in info.error
+    run = run_audit(tiny_model_dir, tmp_path / "out", autoload=True, builtins=MINIMAL_BUILTINS)
+    [finding] = run.findings(code="plugin-load-error")
+    assert finding.severity == "error" and finding.plugin == "odd"
+    assert "plugin 'odd' (auditkit-odd) could not be loaded" in finding.message and reason in finding.message
+    assert "future" not in run.audit.sections
+    assert run.section("extra").metrics["rows"] == 120, "the other plugins still run"
+    assert run.exit_code == 3 and run.json["verdict"] == "error"
+
+
+def test_dash_p_module_gets_the_same_version_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "ak_future_cli.py").write_text(textwrap.dedent(FUTURE))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        listing = json.loads(run_cli(["-p", "ak_future_cli", "plugins", "--json"]).stdout)
+    finally:
+        sys.modules.pop("ak_future_cli", None)
+    row = {p["name"]: p for p in listing}["ak_future_cli"]
+    assert row["status"] == "error" and "requires auditkit>=99" in row["error"]
 
 
 class Raising:
