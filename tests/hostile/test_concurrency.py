@@ -64,6 +64,7 @@ with out_lock(out):
 """
 
 
+@pytest.mark.slow
 def test_run_commits_only_under_the_lock(tiny_model_dir: Path, tmp_path: Path) -> None:
     """Another process holds the lock: the run renders, then waits to move its files in."""
     from auditkit.testing import run_audit

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from auditkit.testing import run_audit
+from auditkit.testing import MINIMAL_BUILTINS, run_audit
 
 TEXTS = {  # row → text with what breaks naive readers
     0: "café au lait was great",  # UTF-8
@@ -47,7 +47,7 @@ def text_frame(tiny_model_dir: Path) -> pd.DataFrame:
 
 
 def _texts_read(tiny_model_dir: Path, tmp_path: Path) -> list[str]:
-    run = run_audit(tiny_model_dir, tmp_path / "out")
+    run = run_audit(tiny_model_dir, tmp_path / "out", builtins=MINIMAL_BUILTINS)
     assert run.error is None, run.error
     assert len(run.audit.frame) == 120
     return [run.audit.frame.loc[row, "text"] for row in TEXTS]

@@ -67,6 +67,7 @@ def _assert_disk_full_reported(result, out: Path, before: dict[str, bytes]) -> N
     assert not _leftovers(out)
 
 
+@pytest.mark.slow
 def test_pdf_write_fails_with_enospc(tiny_model_dir: Path, tmp_path: Path, monkeypatch, pdf_plugins) -> None:
     out = tmp_path / "out"
     formats = ["--format", "json,md,html,pdf"]
@@ -104,6 +105,7 @@ def tiny_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
+@pytest.mark.slow
 def test_real_full_disk(tiny_model_dir: Path, tiny_disk: Path, pdf_plugins) -> None:
     out = tiny_disk / "out"
     formats = ["--format", "json,md,html,pdf"]

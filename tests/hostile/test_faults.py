@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from auditkit import Section, Table, hookimpl
-from auditkit.testing import run_audit
+from auditkit.testing import MINIMAL_BUILTINS, run_audit
 
 
 class Counting:
@@ -52,7 +52,8 @@ def test_nonsense_section_is_left_out_and_named(tiny_model_dir: Path, tmp_path: 
         def auditkit_assess(audit):
             return build()
 
-    run = run_audit(tiny_model_dir, tmp_path / "out", plugins=[("nonsense", Nonsense), ("count", Counting)])
+    plugins = [("nonsense", Nonsense), ("count", Counting)]
+    run = run_audit(tiny_model_dir, tmp_path / "out", builtins=MINIMAL_BUILTINS, plugins=plugins)
     assert run.exit_code == 3
     audit = json.loads(run.files["audit.json"].read_text())  # the JSON report survived
     assert audit["sections"]["count"]["metrics"]["n"] == 120, "the other plugins complete"
@@ -74,7 +75,7 @@ def test_renderer_returning_a_path_it_did_not_write(tiny_model_dir: Path, tmp_pa
         def auditkit_render(audit, out_dir, formats):
             return [str(precious), str(tmp_path)]
 
-    run = run_audit(tiny_model_dir, tmp_path / "out", plugins=[("thief", Thief)])
+    run = run_audit(tiny_model_dir, tmp_path / "out", builtins=MINIMAL_BUILTINS, plugins=[("thief", Thief)])
     assert precious.read_text() == "the reviewer's notes"
     assert set(run.files) == {"audit.json"}
     audit = json.loads(run.files["audit.json"].read_text())
@@ -93,7 +94,11 @@ def test_hanging_renderer_costs_only_its_own_format(tiny_model_dir: Path, tmp_pa
             return []
 
     run = run_audit(
-        tiny_model_dir, tmp_path / "out", plugins=[("slowpoke", Hanging)], settings={"run": {"timeout": 0.5}}
+        tiny_model_dir,
+        tmp_path / "out",
+        builtins=MINIMAL_BUILTINS,
+        plugins=[("slowpoke", Hanging)],
+        settings={"run": {"timeout": 0.5}},
     )
     audit = json.loads(run.files["audit.json"].read_text())
     (finding,) = [f for f in audit["findings"] if f["plugin"] == "slowpoke"]
@@ -107,7 +112,7 @@ def test_policy_returning_nonsense(tiny_model_dir: Path, tmp_path: Path) -> None
         def auditkit_policy(audit):
             return ["fail everything", pd.DataFrame()]
 
-    run = run_audit(tiny_model_dir, tmp_path / "out", plugins=[("odd-policy", Policy)])
+    run = run_audit(tiny_model_dir, tmp_path / "out", builtins=MINIMAL_BUILTINS, plugins=[("odd-policy", Policy)])
     audit = json.loads(run.files["audit.json"].read_text())
     codes = [f["code"] for f in audit["findings"] if f["plugin"] == "odd-policy"]
     assert codes == ["plugin-wrong-type", "plugin-wrong-type"]
