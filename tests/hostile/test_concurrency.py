@@ -123,7 +123,7 @@ def test_two_runs_on_one_output_folder(tiny_model_dir: Path, tmp_path: Path) -> 
     ]
     outputs = [run.communicate(timeout=600) for run in runs]
     for run, (_, stderr) in zip(runs, outputs, strict=True):
-        assert run.returncode in (0, 1, 3), stderr
+        assert run.returncode in (0, 1), stderr
         assert "Traceback" not in stderr
     assert len(list((tmp_path / "barrier").iterdir())) == 2, "both runs reached the commit together"
 

@@ -135,7 +135,7 @@ def test_terminal_output_is_sanitised(hostile_run) -> None:
 
 def test_every_format_was_written(hostile_run) -> None:
     out, folder, result, _ = hostile_run
-    assert result.exit_code in (0, 1, 3), result.stderr
+    assert result.exit_code in (0, 1), result.stderr
     written = {p.name for p in folder.iterdir()}
     assert {"audit.json", "summary.md", "compliance.html", "business.html", "compliance.pdf"} <= written, written
     assert (out / "index.html").is_file()
@@ -155,7 +155,10 @@ def test_html_is_inert(hostile_run, name: str) -> None:
     assert not [a for a, _ in found.attrs if a.startswith("on")], "an event handler attribute got through"
     for attr, value in found.attrs:
         if attr in ("href", "src", "xlink:href", "action", "data"):
-            assert not re.match(r"\s*[a-z][a-z0-9+.-]*:", value, re.I), f"{attr}={value!r} leaves the report"
+            inline_chart_image = re.match(r"data:image/(png|jpeg);base64,", value)  # a chart's own raster
+            assert inline_chart_image or not re.match(r"\s*[a-z][a-z0-9+.-]*:", value, re.I), (
+                f"{attr}={value[:80]!r} leaves the report"
+            )
         if attr == "style":
             assert url not in value and "url(" not in value
     assert url not in "".join(found.style_text), "a CSS url() reached a stylesheet"
@@ -197,7 +200,6 @@ def test_pdf_is_inert_and_fetched_nothing(hostile_run, listener) -> None:
                 action = annotation.get_object().get("/A") or {}
                 uri = str(action.get("/URI", ""))
                 assert not uri or uri.startswith("#"), f"{name} links out to {uri!r}"
-            assert not page.images
     text = "\n".join(page.extract_text() for page in PdfReader(folder / "compliance.pdf").pages)
     assert "<script>alert('owned')</script>" in text  # printed as text, never run
 
