@@ -161,3 +161,17 @@ def score_frame(n: int = 200, seed: int = 0) -> Any:
 @pytest.fixture
 def scores_frame():
     return score_frame
+
+
+# Built-ins that read files, load the model, write reports or judge policy: what the
+# fault tests (signals, locks, full disks) exercise. The domain plugins (fairness,
+# privacy, training, market, valuation) are left out there to keep those runs short.
+HOST_AND_RENDERERS = {"core", "tabular", "transformers", "predictions", "policy", "json", "markdown", "html", "pdf"}
+
+
+@pytest.fixture
+def lean_flags() -> list[str]:
+    """``-p no:NAME`` for every built-in outside HOST_AND_RENDERERS."""
+    from auditkit.manager import BUILTIN_PLUGINS
+
+    return [arg for name, _ in BUILTIN_PLUGINS if name not in HOST_AND_RENDERERS for arg in ("-p", f"no:{name}")]

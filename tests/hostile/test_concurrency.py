@@ -67,7 +67,7 @@ with out_lock(out):
 @pytest.mark.slow
 def test_run_commits_only_under_the_lock(tiny_model_dir: Path, tmp_path: Path) -> None:
     """Another process holds the lock: the run renders, then waits to move its files in."""
-    from auditkit.testing import run_audit
+    from auditkit.testing import MINIMAL_BUILTINS, run_audit
 
     out, log = tmp_path / "out", tmp_path / "log"
     holder = subprocess.Popen([sys.executable, "-c", HOLD_DURING_COMMIT, str(out), str(log)])
@@ -75,7 +75,7 @@ def test_run_commits_only_under_the_lock(tiny_model_dir: Path, tmp_path: Path) -
     while not log.exists():
         assert holder.poll() is None and time.monotonic() < deadline, "the lock holder did not start"
         time.sleep(0.02)
-    run = run_audit(tiny_model_dir, out)
+    run = run_audit(tiny_model_dir, out, builtins=MINIMAL_BUILTINS)
     assert holder.wait(timeout=60) == 0
     assert "committed during hold: False" in log.read_text()
     assert run.files["audit.json"].is_file()
@@ -104,13 +104,14 @@ def auditkit_render(audit, out_dir, formats):
 
 
 @pytest.mark.slow
-def test_two_runs_on_one_output_folder(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_two_runs_on_one_output_folder(tiny_model_dir: Path, tmp_path: Path, lean_flags) -> None:
     out = tmp_path / "out"
     (tmp_path / "plugins").mkdir()
     (tmp_path / "plugins" / "ak_barrier.py").write_text(BARRIER_PLUGIN)
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "plugins"), "AK_BARRIER": str(tmp_path / "barrier")}
     cli = "import sys; from auditkit.cli import main; sys.exit(main())"
     args = ["run", str(tiny_model_dir), "--out", str(out), "-p", "ak_barrier", "--format", "json,md,html", "-q"]
+    args += lean_flags
     runs = [
         subprocess.Popen(
             [sys.executable, "-c", cli, *args, "--set", f"data.max_rows={rows}"],

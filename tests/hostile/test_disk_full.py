@@ -68,9 +68,11 @@ def _assert_disk_full_reported(result, out: Path, before: dict[str, bytes]) -> N
 
 
 @pytest.mark.slow
-def test_pdf_write_fails_with_enospc(tiny_model_dir: Path, tmp_path: Path, monkeypatch, pdf_plugins) -> None:
+def test_pdf_write_fails_with_enospc(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch, pdf_plugins, lean_flags
+) -> None:
     out = tmp_path / "out"
-    formats = ["--format", "json,md,html,pdf"]
+    formats = ["--format", "json,md,html,pdf", *lean_flags]
     first = run_cli(["run", tiny_model_dir, "--out", out, *formats, *pdf_plugins])
     assert (out / "tox-v3" / "compliance.pdf").is_file(), first.stderr
     before = _snapshot(out / "tox-v3")
@@ -106,9 +108,9 @@ def tiny_disk(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_real_full_disk(tiny_model_dir: Path, tiny_disk: Path, pdf_plugins) -> None:
+def test_real_full_disk(tiny_model_dir: Path, tiny_disk: Path, pdf_plugins, lean_flags) -> None:
     out = tiny_disk / "out"
-    formats = ["--format", "json,md,html,pdf"]
+    formats = ["--format", "json,md,html,pdf", *lean_flags]
     first = run_cli(["run", tiny_model_dir, "--out", out, *formats, *pdf_plugins])
     assert (out / "tox-v3" / "audit.json").is_file(), first.stderr
     before = _snapshot(out / "tox-v3")

@@ -86,14 +86,17 @@ def _wait_for_first_chunk(proc: subprocess.Popen, out: Path, timeout: float = 18
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
-def test_interrupt_mid_prediction_then_resume(slow_model: Path, tmp_path: Path, monkeypatch, signum) -> None:
+def test_interrupt_mid_prediction_then_resume(
+    slow_model: Path, tmp_path: Path, monkeypatch, signum, lean_flags
+) -> None:
     out = tmp_path / "out"
-    earlier = run_cli(["run", slow_model, "--out", out, "--format", "json,md,html", "--set", "data.max_rows=30"])
+    formats = ["--format", "json,md,html", *lean_flags]
+    earlier = run_cli(["run", slow_model, "--out", out, *formats, "--set", "data.max_rows=30"])
     assert (out / "tox-v3" / "audit.json").is_file(), earlier.stderr
     before = _snapshot(out / "tox-v3")
 
     cli = "import sys; from auditkit.cli import main; sys.exit(main())"
-    args = ["run", str(slow_model), "--out", str(out), "--format", "json,md,html", "-p", "ak_slow_predict"]
+    args = ["run", str(slow_model), "--out", str(out), *formats, "-p", "ak_slow_predict"]
     proc = subprocess.Popen(
         [sys.executable, "-c", cli, *args],
         env={**os.environ, "PYTHONPATH": str(tmp_path / "plugins")},
@@ -129,7 +132,7 @@ def test_interrupt_mid_prediction_then_resume(slow_model: Path, tmp_path: Path, 
         return original(self, frame, config)
 
     monkeypatch.setattr(TransformersHandle, "predict", counting)
-    resumed = run_cli(["run", slow_model, "--out", out, "--format", "json"])
+    resumed = run_cli(["run", slow_model, "--out", out, "--format", "json", *lean_flags])
     assert f"resuming: {saved} of {ROWS} rows already predicted (cache)" in resumed.stderr
     assert sum(predicted) == ROWS - saved
     assert not _leftovers(out)
