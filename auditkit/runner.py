@@ -188,7 +188,9 @@ class Runner:
             clock = time.perf_counter()
             for impl in implementations(self.pm, hook, skip):
                 say(f"{phase}: {impl.plugin_name}")
+                started = time.perf_counter()
                 self._collect(audit, call_impl(impl, {"audit": audit}, hook, timeout), hook)
+                timings[f"{phase}.{impl.plugin_name}"] = _lap(started)
             timings[phase] = _lap(clock)
         for impl in implementations(self.pm, "auditkit_policy", skip):
             self._collect_findings(audit, call_impl(impl, {"audit": audit}, "auditkit_policy", timeout))

@@ -269,7 +269,7 @@ def _privacy(text: str) -> Section:
             12_000.0,
         )
     )
-    s.add_finding("warn", "privacy.epsilon-high", "ε = 7.93 is above the recommended 3")
+    s.add_finding("warn", "privacy-epsilon-high", "ε = 7.93 is above the recommended 3")
     return s
 
 

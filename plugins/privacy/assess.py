@@ -54,14 +54,14 @@ def dp_part(
         summary.append("no formal guarantee (not trained with differential privacy)")
         section.add_finding(
             "info",
-            "privacy.no-dp",
+            "privacy-no-dp",
             "No formal guarantee: the model was not trained with differential privacy "
             "(training.json has no dp block and [privacy.dp] sets no noise_multiplier), so ε is unbounded.",
         )
         if budget:
             section.add_finding(
                 "fail",
-                "privacy.budget-spent",
+                "privacy-budget-spent",
                 f"[privacy] epsilon_budget = {budget:g}, but without differential privacy ε is unbounded.",
             )
         section.data["dp"] = None
@@ -162,13 +162,13 @@ def _judge_dp(section: Section, setting: DpSetting, acc: accounting.Accounting, 
         if used > 1:
             section.add_finding(
                 "fail",
-                "privacy.budget-spent",
+                "privacy-budget-spent",
                 f"ε = {acc.pld:.3g} (PLD) is over the budget of {budget:g} ({used:.0%} spent).",
             )
         elif used > 0.8:
             section.add_finding(
                 "warn",
-                "privacy.budget-nearly-spent",
+                "privacy-budget-nearly-spent",
                 f"ε = {acc.pld:.3g} (PLD) has used {used:.0%} of the budget of {budget:g}.",
             )
     if setting.recorded_epsilon is not None:
@@ -177,21 +177,21 @@ def _judge_dp(section: Section, setting: DpSetting, acc: accounting.Accounting, 
         if ours > setting.recorded_epsilon * 1.05:
             section.add_finding(
                 "warn",
-                "privacy.epsilon-understated",
+                "privacy-epsilon-understated",
                 f"{setting.source} records ε = {setting.recorded_epsilon:.3g} (Opacus, {setting.recorded_accountant}), "
                 f"but dp-accounting gives {ours:.3g} for the same σ, q, steps and δ.",
             )
         else:
             section.add_finding(
                 "info",
-                "privacy.epsilon-recorded",
+                "privacy-epsilon-recorded",
                 f"Opacus recorded ε = {setting.recorded_epsilon:.3g} ({setting.recorded_accountant}); dp-accounting "
                 f"gives {acc.pld:.3g} (PLD) and {acc.rdp_improved:.3g} (RDP, improved conversion).",
             )
     if setting.target_epsilon and acc.pld > setting.target_epsilon * 1.01:
         section.add_finding(
             "warn",
-            "privacy.target-missed",
+            "privacy-target-missed",
             f"training aimed at ε = {setting.target_epsilon:g}, but the run's ε is {acc.pld:.3g} (PLD).",
         )
 
@@ -233,7 +233,7 @@ def costs_part(audit: Audit, section: Section, pii: Any, summary: list[str]) -> 
     else:
         section.add_finding(
             "info",
-            "privacy.no-costs",
+            "privacy-no-costs",
             "No data-governance costs are configured ([privacy.costs] protection and compliance), so C = D = 0.",
         )
     section.data["costs"] = {

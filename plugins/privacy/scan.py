@@ -102,7 +102,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
             rows_hit = max(h.rows for h in group)
             section.add_finding(
                 cfg["severity"],
-                "privacy.pii-found",
+                "privacy-pii-found",
                 f"{source} data, column {column!r}: {kinds} (at least {rows_hit} of {group[0].total_rows} rows).",
             )
         summary.append(f"{totals.occurrences} PII occurrences in {len(by_column)} column(s)")
@@ -110,7 +110,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
         columns = sorted({c for cols in scanned.values() for c in cols})
         section.add_finding(
             "info",
-            "privacy.no-pii",
+            "privacy-no-pii",
             f"No personal data found by {len(recognizers)} recognizers in "
             f"{', '.join(map(repr, columns)) or 'no text column'}.",
         )
@@ -118,7 +118,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     if not any(r.name == "person" for r in recognizers):
         section.add_finding(
             "info",
-            "privacy.names-not-scanned",
+            "privacy-names-not-scanned",
             "Person names were not scanned: no offline name recognizer is installed (none ships with auditkit); "
             "a plugin can add one named 'person' through auditkit_pii_recognizers.",
         )
@@ -143,7 +143,7 @@ def membership_part(
     if not callable(predict) or audit.model.task != "sequence-classification":
         section.add_finding(
             "info",
-            "privacy.mia-skipped",
+            "privacy-mia-skipped",
             "Membership inference skipped: it needs a text classifier that gives class "
             "probabilities (not a predictions file or a token tagger).",
         )
@@ -152,7 +152,7 @@ def membership_part(
     if train_path is None or holdout_path is None:
         section.add_finding(
             "info",
-            "privacy.mia-skipped",
+            "privacy-mia-skipped",
             "Membership inference skipped: the training data is unknown; training.json "
             "data.train_file and data.eval_file, or [privacy.membership] train_data and "
             "holdout_data, name the rows trained on and held out.",
@@ -248,21 +248,21 @@ def _report_attack(
         if result.advantage > limit + margin:
             section.add_finding(
                 "fail",
-                "privacy.mia-exceeds-dp-bound",
+                "privacy-mia-exceeds-dp-bound",
                 f"the membership attack's advantage {result.advantage:.3f} is above the limit {limit:.3f} that "
                 f"ε = {eps:.3g} allows, beyond sampling error ({margin:.3f}): the claimed DP guarantee does not hold.",
             )
         elif result.advantage > limit:
             section.add_finding(
                 "warn",
-                "privacy.mia-near-dp-bound",
+                "privacy-mia-near-dp-bound",
                 f"the membership attack's advantage {result.advantage:.3f} is above the limit {limit:.3f} for "
                 f"ε = {eps:.3g}, within sampling error ({margin:.3f}); audit with more samples.",
             )
     elif result.auc > cfg["warn_auc"]:
         section.add_finding(
             "warn",
-            "privacy.mia-leak",
+            "privacy-mia-leak",
             f"a loss-threshold attack tells training members from held-out rows with AUC {result.auc:.3f} "
             f"(> {cfg['warn_auc']:g}); the model has no DP guarantee to limit this.",
         )

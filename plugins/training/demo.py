@@ -103,7 +103,16 @@ def counterfactual_supported() -> bool:
     return False
 
 
-def audit_config(pairs: bool) -> dict[str, dict[str, Any]]:
+# --quick checks the whole path end to end (CI); it audits a sample, not the full demo data
+QUICK_AUDIT = {
+    "data": {"max_rows": 800},
+    "fairness": {"auc_bootstrap": 50},
+    "fairness.counterfactual": {"max_texts": 40},
+    "privacy.membership": {"sample_size": 100},
+}
+
+
+def audit_config(pairs: bool, quick: bool = False) -> dict[str, dict[str, Any]]:
     config: dict[str, dict[str, Any]] = {
         "data": {
             "path": "madlibs.csv",
@@ -121,6 +130,9 @@ def audit_config(pairs: bool) -> dict[str, dict[str, Any]]:
             "pairs_key": "rev_id",
             "pairs_text": "comment",
         }
+    if quick:
+        for section, values in QUICK_AUDIT.items():
+            config.setdefault(section, {}).update(values)
     return config
 
 
@@ -157,7 +169,7 @@ def demo_options(out: Path, quick: bool, seed: int, progress: bool | None, pairs
             "pairs_original.csv": folder / PAIRS_ORIGINAL,
             "pairs_counterfactual.csv": folder / PAIRS_COUNTERFACTUAL,
         },
-        audit_config=audit_config(pairs),
+        audit_config=audit_config(pairs, quick),
     )
 
 

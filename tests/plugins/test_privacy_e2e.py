@@ -98,7 +98,7 @@ def test_privacy_section_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
             ("evaluation", "contact", "uk_nino"), ("training", "text", "email")} <= found  # fmt: skip
     assert m["mia_samples"] > 0 and 0 <= m["mia_auc"] <= 1
     codes = {f["code"] for f in privacy["findings"]}
-    assert {"privacy.pii-found", "privacy.epsilon-understated", "privacy.names-not-scanned"} <= codes
+    assert {"privacy-pii-found", "privacy-epsilon-understated", "privacy-names-not-scanned"} <= codes
     assert privacy["verdict"] == "warn"
     charts = {c["name"] for c in privacy["charts"]}
     assert charts == {"privacy-epsilon-steps", "privacy-epsilon-delta", "privacy-mia-roc"}
@@ -106,8 +106,8 @@ def test_privacy_section_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     plain = json.loads((out / "plain-model" / "audit.json").read_text(encoding="utf-8"))["sections"]["privacy"]
     assert plain["metrics"]["epsilon"] is None
     assert "no formal guarantee" in plain["summary"]
-    assert "privacy.no-dp" in {f["code"] for f in plain["findings"]}
-    assert "privacy.mia-skipped" in {f["code"] for f in plain["findings"]}
+    assert "privacy-no-dp" in {f["code"] for f in plain["findings"]}
+    assert "privacy-mia-skipped" in {f["code"] for f in plain["findings"]}
     assert plain["metrics"]["protection_cost"] == 0 and plain["metrics"]["compliance_cost"] == 0
 
     # never a raw value: not in any report file, not on the terminal

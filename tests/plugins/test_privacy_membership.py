@@ -151,8 +151,8 @@ def test_overfit_model_leaks_membership(models: dict[str, Path]) -> None:
     assert 0 <= m["mia_tpr_at_0_1pct_fpr"] <= m["mia_tpr_at_1pct_fpr"] <= 1
     assert section.data["membership"]["mean_loss"]["members"] < section.data["membership"]["mean_loss"]["nonmembers"]
     codes = {f.code: f.severity for f in section.findings}
-    assert codes["privacy.mia-leak"] == "warn"  # no DP, AUC above warn_auc
-    assert codes["privacy.no-dp"] == "info"
+    assert codes["privacy-mia-leak"] == "warn"  # no DP, AUC above warn_auc
+    assert codes["privacy-no-dp"] == "info"
     assert any(c.name == "privacy-mia-roc" for c in section.charts)
 
 
@@ -186,7 +186,7 @@ def test_leak_beyond_the_claimed_epsilon_fails(models: dict[str, Path]) -> None:
     assert limit == pytest.approx(mia.advantage_bound(eps, 1e-5))
     assert section.metrics["mia_advantage"] > limit + mia.sampling_margin(N, N)
     failing = [f for f in section.findings if f.severity == "fail"]
-    assert [f.code for f in failing] == ["privacy.mia-exceeds-dp-bound"]
+    assert [f.code for f in failing] == ["privacy-mia-exceeds-dp-bound"]
     assert section.verdict == "fail"
 
 
@@ -198,5 +198,5 @@ def test_skipped_without_training_data(models: dict[str, Path]) -> None:
 
     section = Section(name="privacy", title="Privacy")
     membership_part(audit_for(models["other"]), section, TrainingRecord(), None, None, [])
-    assert [f.code for f in section.findings] == ["privacy.mia-skipped"]
+    assert [f.code for f in section.findings] == ["privacy-mia-skipped"]
     assert "mia_auc" not in section.metrics

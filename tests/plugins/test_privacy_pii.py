@@ -224,7 +224,7 @@ def test_third_party_recognizer_through_the_hook() -> None:
     assert kinds == {"person", "email"}
     assert "person" in section.data["pii"]["recognizers"] and "iban" in section.data["pii"]["recognizers"]
     assert totals.occurrences == 2
-    assert not [f for f in section.findings if f.code == "privacy.names-not-scanned"]
+    assert not [f for f in section.findings if f.code == "privacy-names-not-scanned"]
     assert "Alice Smith" not in repr(section.to_json())
 
     only = make_audit(pm, frame, {"privacy": {"pii": {"recognizers": ["person"]}}})
@@ -243,7 +243,7 @@ def test_without_a_name_recognizer_the_report_says_so() -> None:
     section = Section(name="privacy", title="Privacy")
     pii_part(make_audit(pm, pd.DataFrame({"text": ["hello"]})), section, TrainingRecord(), [])
     codes = [f.code for f in section.findings]
-    assert "privacy.names-not-scanned" in codes and "privacy.no-pii" in codes
+    assert "privacy-names-not-scanned" in codes and "privacy-no-pii" in codes
 
 
 def test_a_broken_recognizer_names_its_plugin() -> None:

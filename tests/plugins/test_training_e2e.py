@@ -115,7 +115,9 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert record["base_model"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert [s["name"] for s in record["sources"]][:2] == ["HateCheck", "Wikipedia Talk comments"]
     audit = read_audit_json(reports / "demo-model" / "audit.json")
-    assert audit["dataset"]["rows"] == 3200 and audit["dataset"]["sensitive"] == ["identity"]
+    # --quick audits a seeded sample of the 3,200 madlibs rows (the full demo audits them all)
+    assert audit["dataset"]["rows"] == 800 and audit["dataset"]["sensitive"] == ["identity"]
+    assert len(pd.read_csv(model / "madlibs.csv")) == 3200
     training = audit["sections"]["training"]
     assert {t["name"] for t in training["tables"]} >= {"per_class", "sources", "provenance"}
     assert training["metrics"]["training_cost"] == pytest.approx(record["wall_seconds"] / 3600 * 0.10)

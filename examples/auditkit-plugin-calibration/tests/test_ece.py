@@ -113,3 +113,17 @@ def test_bad_input_is_refused() -> None:
         calibrate(np.array([0.2]), np.array([0, 1]), bin_edges(np.array([]), 5))
     with pytest.raises(ValueError, match="strategy"):
         bin_edges(np.array([0.5]), 5, "kmeans")
+
+
+def test_group_chart_with_an_interval_above_the_estimate() -> None:
+    """ECE is biased upwards: a bootstrap interval can lie wholly above the point (seen on real data)."""
+    import dataclasses
+
+    from auditkit_calibration.assess import GroupResult
+    from auditkit_calibration.chart import group_chart
+    from auditkit_calibration.ece import Interval
+
+    result = calibrate(np.array([0.2, 0.8, 0.7, 0.3]), np.array([0, 1, 1, 0]), edges=bin_edges(np.array([]), 2))
+    result = dataclasses.replace(result, interval=Interval(low=result.ece + 0.05, high=result.ece + 0.2))
+    chart = group_chart([GroupResult("identity", "a", result, "pass")], warn_ece=0.05, max_ece=0.1, confidence=0.95)
+    assert chart.svg.startswith("<svg")

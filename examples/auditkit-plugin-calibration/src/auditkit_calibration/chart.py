@@ -66,10 +66,12 @@ def group_chart(groups: list[GroupResult], warn_ece: float, max_ece: float, conf
     positions = list(range(len(groups)))
     intervals = [g.result.interval for g in groups]
     has_ci = all(i is not None for i in intervals)
+    # ECE is biased upwards, so a percentile bootstrap interval can lie wholly above the
+    # point estimate; the whisker then starts at the point rather than going negative
     errors = (
         [
-            [e - i.low for e, i in zip(eces, intervals, strict=True) if i],
-            [i.high - e for e, i in zip(eces, intervals, strict=True) if i],
+            [max(e - i.low, 0.0) for e, i in zip(eces, intervals, strict=True) if i],
+            [max(i.high - e, 0.0) for e, i in zip(eces, intervals, strict=True) if i],
         ]
         if has_ci
         else None
