@@ -3,20 +3,30 @@
 Entries live under ``OUT/.cache/predictions/<key>.npz``; the key hashes the weights,
 the data file, the rows chosen and every config value that changes predictions. Entries
 are written atomically and read with ``allow_pickle=False``.
+
+While predicting, each finished chunk of rows is saved under ``<key>.parts/``, so a run
+interrupted (Ctrl-C, SIGTERM, a crash) resumes where it stopped instead of starting over.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditkit.hashing import value_sha256
 from auditkit.model import Predictions
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CACHE_VERSION = 1
+TMP_PREFIX = ".tmp-"  # + pid: a file a dead run left half-written is recognised and removed
+CHUNK_ROWS = 1024  # rows per saved chunk: small enough that an interruption loses little
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -69,7 +79,7 @@ def save(path: Path, predictions: Predictions) -> None:
         arrays["proba"] = np.asarray(predictions.proba)
     if predictions.scores is not None:
         arrays["scores"] = np.asarray(predictions.scores)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
@@ -77,3 +87,81 @@ def save(path: Path, predictions: Predictions) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def parts_dir(path: Path) -> Path:
+    return path.with_suffix(".parts")
+
+
+def predict_in_chunks(
+    predict: Callable[[pd.DataFrame], Predictions],
+    frame: pd.DataFrame,
+    path: Path,
+    rows: int = CHUNK_ROWS,
+) -> tuple[Predictions, int]:
+    """Predict ``frame`` chunk by chunk, saving each chunk, reusing chunks saved earlier.
+
+    Returns the predictions for every row and how many rows came from saved chunks.
+    When all rows are done the chunks are merged into the one cache entry ``path``.
+    """
+    folder = parts_dir(path)
+    parts: list[Predictions] = []
+    reused = 0
+    for start in range(0, len(frame), rows):
+        stop = min(start + rows, len(frame))
+        part_path = folder / f"{start:012d}-{stop:012d}.npz"
+        part = load(part_path)
+        if part is not None and len(part.labels) == stop - start:
+            reused += stop - start
+        else:
+            part = predict(frame.iloc[start:stop])
+            if len(part.labels) != stop - start:
+                return part, reused  # the caller reports the wrong count
+            _try_save(part_path, part)
+        parts.append(part)
+    merged = concat(parts)
+    merged.source = "cache" if reused == len(frame) else "model"
+    if _try_save(path, merged):
+        shutil.rmtree(folder, ignore_errors=True)
+    return merged, reused
+
+
+def saved_rows(path: Path, total: int, rows: int = CHUNK_ROWS) -> int:
+    """How many of ``total`` rows an earlier, interrupted run already predicted."""
+    folder = parts_dir(path)
+    if not folder.is_dir():
+        return 0
+    return sum(
+        min(start + rows, total) - start
+        for start in range(0, total, rows)
+        if (folder / f"{start:012d}-{min(start + rows, total):012d}.npz").is_file()
+    )
+
+
+def _try_save(path: Path, predictions: Predictions) -> bool:
+    """The cache only saves time: a full disk must not fail the audit here (the reports,
+    written next, say so if the disk is still full)."""
+    try:
+        save(path, predictions)
+    except OSError:
+        return False
+    return True
+
+
+def concat(parts: list[Predictions]) -> Predictions:
+    """One Predictions from consecutive chunks (rows in order)."""
+    import numpy as np
+
+    first = parts[0]
+    token_labels = None
+    if first.token_labels is not None:
+        token_labels = [tags for part in parts for tags in part.token_labels or []]
+    return Predictions(
+        labels=np.concatenate([np.asarray(p.labels, dtype=object) for p in parts]),
+        classes=list(first.classes),
+        proba=None if first.proba is None else np.vstack([p.proba for p in parts]),
+        scores=None if first.scores is None else np.concatenate([p.scores for p in parts]),
+        token_labels=token_labels,
+        source=first.source,
+        seconds=float(sum(p.seconds for p in parts)),
+    )

@@ -152,6 +152,9 @@ def _namespace_ids(svg: str, name: str) -> str:
     return svg
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 class UnsafeSVG(ValueError):
     """The markup is not an SVG document auditkit can show."""
 
@@ -166,6 +169,9 @@ def clean_svg(svg: str, alt: str | None = None) -> str:
     ``role="img"``, an ``aria-label`` and a ``<title>``. Idempotent; raises
     :class:`UnsafeSVG` for markup that does not parse as an ``<svg>`` element.
     """
+    # label text comes from the model and its data; matplotlib writes control characters
+    # through, and XML forbids them (C1 controls are legal XML but only garble the chart)
+    svg = _CONTROL_CHARS.sub("", svg)
     try:
         root = ET.fromstring(svg)
     except ET.ParseError as exc:
@@ -182,6 +188,7 @@ def clean_svg(svg: str, alt: str | None = None) -> str:
         del root.attrib[key]
     for old in root.findall(f"{{{SVG_NS}}}title"):
         root.remove(old)
+    alt = _CONTROL_CHARS.sub("", alt) if alt else alt
     if alt:
         root.set("role", "img")
         root.set("aria-label", alt)

@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"auditkit: error: {one_line(exc)}", file=sys.stderr)
         if debug:
-            traceback.print_exc()
+            from auditkit.terminal import sanitize
+
+            print(sanitize(traceback.format_exc()), file=sys.stderr, end="")
         return ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
@@ -52,6 +54,16 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
+    except OSError as exc:  # a full disk before any audit began (the staging folder)
+        from auditkit.outputs import disk_full
+
+        if not disk_full(exc):
+            raise
+        from auditkit.terminal import one_line
+
+        message = f"no space left on device ({exc.filename}); free space and run again"
+        print(f"auditkit: error: {one_line(message)}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
 
 
 def split_plugin_args(argv: list[str]) -> tuple[list[str], list[str], list[str]]:
@@ -190,7 +202,7 @@ def _add_hooks(sub: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from auditkit.runner import Runner, RunOptions, overall_exit_code
     from auditkit.summary_table import print_closing_table
-    from auditkit.terminal import Progress, one_line
+    from auditkit.terminal import Progress, one_line, sanitize
 
     options = RunOptions(
         out=args.out,
@@ -210,13 +222,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if result.error:
             print(f"auditkit: error: {result.name}: {one_line(result.error)}", file=sys.stderr)
             if args.debug and result.traceback:
-                print(result.traceback, file=sys.stderr)
+                print(sanitize(result.traceback), file=sys.stderr)
         if result.audit is not None:
             for finding in result.audit.all_findings():
                 if finding.severity == "error":
                     print(f"auditkit: error: {result.name}: {one_line(finding.message, 400)}", file=sys.stderr)
                     if args.debug and finding.traceback:
-                        print(finding.traceback, file=sys.stderr)
+                        print(sanitize(finding.traceback), file=sys.stderr)
     print_closing_table(results, args.out)
     return overall_exit_code(results)
 
@@ -224,6 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from auditkit.init_cmd import InitRequest, init_model_dir
     from auditkit.runner import Runner, RunOptions
+    from auditkit.terminal import one_line
 
     pm = args.plugin_manager
     request = InitRequest(
@@ -242,8 +255,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     schemas = Runner(pm, RunOptions()).schemas()
     result = init_model_dir(request, schemas, pm.hook.auditkit_load_data)
     for note in result.notes:
-        print(f"auditkit: {note}", file=sys.stderr)
-    print(f"wrote {result.path}")
+        print(f"auditkit: {one_line(note)}", file=sys.stderr)  # notes quote column names from the data
+    print(f"wrote {one_line(result.path)}")
     return ExitCode.OK
 
 

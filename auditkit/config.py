@@ -24,29 +24,24 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 CONFIG_FILE = "auditkit.toml"
 MAX_CONFIG_BYTES = 1_000_000
 
-# type name → (python check, words for the error message)
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# type name → (python check, words for the error message). Numbers must be finite: TOML
+# allows nan and inf, and a nan policy limit would make every comparison pass silently.
 _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "str": (lambda v: isinstance(v, str), "a string"),
     "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    "float": (
-        lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
-        "a number",
-    ),
+    "float": (_finite, "a number"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
     "list[str]": (
         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
         "a list of strings",
     ),
-    "list[float]": (
-        lambda v: isinstance(v, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
-        "a list of numbers",
-    ),
-    "dict[float]": (
-        lambda v: (
-            isinstance(v, dict) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v.values())
-        ),
-        "a table of numbers",
-    ),
+    "list[float]": (lambda v: isinstance(v, list) and all(_finite(x) for x in v), "a list of numbers"),
+    "dict[float]": (lambda v: isinstance(v, dict) and all(_finite(x) for x in v.values()), "a table of numbers"),
     "table": (lambda v: isinstance(v, dict), "a table"),
     "list[table]": (
         lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),

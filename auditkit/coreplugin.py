@@ -46,7 +46,7 @@ def auditkit_config_schema() -> list[ConfigSection]:
             Option(
                 "max_rows", "int", 0, "audit a seeded random sample of at most this many rows (0: all rows)", minimum=0
             ),
-            Option("seed", "int", 0, "seed for sampling rows"),
+            Option("seed", "int", 0, "seed for sampling rows", minimum=0, maximum=2**32 - 1),
         ],
         help="Evaluation data: which file, and which column plays which role.",
     )

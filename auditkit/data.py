@@ -43,14 +43,33 @@ def resolve_data_path(model_dir: Path, config: Config, field: str = "data.path")
         )
     path = Path(value)
     path = path if path.is_absolute() else model_dir / path
+    relative = _relative_inside(model_dir, path)
+    if relative is not None:
+        # a file of the model dir must really be in it: a symlink there leading out is refused
+        # (a path that leaves the dir explicitly, as `auditkit init` writes, is visible in the config)
+        from auditkit.model_dir import inside
+
+        inside(model_dir, relative)
     if not path.is_file():
-        raise DataError(f"{where}: [{section}] {key} = {value!r}: no such file {path}")
+        what = "not a regular file (a device, pipe or folder)" if path.exists() else "no such file"
+        raise DataError(f"{where}: [{section}] {key} = {value!r}: {what} {path}")
     return path
+
+
+def _relative_inside(model_dir: Path, path: Path) -> str | None:
+    """``path`` relative to ``model_dir`` when it names something inside it (before any
+    symlink is followed), else None."""
+    import os
+
+    base = os.path.abspath(model_dir)
+    relative = os.path.relpath(os.path.abspath(path), base)
+    return None if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
 
 
 def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str], task: str) -> EvalData:
     """Read, check and align the evaluation data of one audit."""
     import numpy as np
+    import pandas as pd
 
     cfg = config.section("data")
     path = resolve_data_path(model_dir, config)
@@ -79,6 +98,9 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     if cfg["max_rows"] and len(frame) > cfg["max_rows"]:
         frame = frame.sample(n=cfg["max_rows"], random_state=cfg["seed"]).sort_index()
     frame = frame.reset_index(drop=True)
+    for column in frame.columns:  # a Parquet category no row has would be an empty group
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].cat.remove_unused_categories()
 
     label_col = cfg["label"]
     token_true = None
@@ -106,8 +128,8 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
                 f"(first at row {int(np.flatnonzero(missing.to_numpy())[0]) + 1}); fill or drop them"
             )
         if not labels:
-            labels = sorted({_label_str(v) for v in frame[label_col]})
-        y_true = align_labels(frame[label_col].tolist(), labels, f"{path}: column {label_col!r}")
+            labels = sorted({_label_str(v) for v in frame[label_col].unique()})
+        y_true = align_labels(frame[label_col], labels, f"{path}: column {label_col!r}")
 
     missing_sensitive = {
         c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
@@ -128,8 +150,21 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     return EvalData(frame=frame, info=info, y_true=y_true, token_true=token_true)
 
 
-def align_labels(values: list[Any], labels: list[str], where: str) -> np.ndarray:
-    """Map data label values onto the model's label names (by name, else by index)."""
+def align_labels(values: Any, labels: list[str], where: str) -> np.ndarray:
+    """Map data label values (a list or Series) onto the model's label names (by name, else by index).
+
+    A typed column is mapped through its distinct values, so 10 million rows cost one
+    array of references to a few label strings, not 10 million new Python strings.
+    """
+    import pandas as pd
+
+    if isinstance(values, pd.Series) and values.dtype != object:  # object: True == 1 would merge
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        return _align_values(list(uniques), labels, where)[codes]
+    return _align_values(list(values), labels, where)
+
+
+def _align_values(values: list[Any], labels: list[str], where: str) -> np.ndarray:
     import numpy as np
 
     as_str = [_label_str(v) for v in values]

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from auditkit.errors import UsageError
-from auditkit.model import Finding
+from auditkit.model import Calculation, Chart, Finding, Section, Table
 
 
 @dataclass
@@ -25,6 +25,7 @@ class CallOutcome:
     plugin: str
     result: Any = None
     finding: Finding | None = None
+    exception: BaseException | None = None  # what the plugin raised (a full disk is not its fault)
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,7 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
                 plugin=name,
                 traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             ),
+            exception=exc,
         )
     return CallOutcome(name, result=result)
 
@@ -100,3 +102,35 @@ def _call_with_timeout(function: Any, args: dict[str, Any], timeout: float) -> A
     if "error" in box:
         raise box["error"]
     return box.get("result")
+
+
+def section_problem(section: Section) -> str | None:
+    """What makes a returned Section unusable by the renderers, or None when it is sound.
+
+    A plugin may return a Section whose fields hold nonsense (a reserved data key, a
+    circular structure, strings as metrics); checked here, it is left out with a finding
+    naming the plugin, instead of breaking audit.json and every report after it.
+    """
+    import json
+    import numbers
+
+    if not isinstance(section.name, str) or not section.name:
+        return f"name {section.name!r} is not a non-empty string"
+    if not isinstance(section.title, str) or not isinstance(section.summary, str):
+        return "title and summary must be strings"
+    if section.report not in ("compliance", "business"):
+        return f"report {section.report!r} is not 'compliance' or 'business'"
+    if not isinstance(section.metrics, dict) or not all(
+        isinstance(k, str) and (v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)))
+        for k, v in section.metrics.items()
+    ):
+        return "metrics must map names to numbers (or None)"
+    for field, kind in (("findings", Finding), ("tables", Table), ("charts", Chart), ("calculations", Calculation)):
+        items = getattr(section, field)
+        if not isinstance(items, list) or not all(isinstance(item, kind) for item in items):
+            return f"{field} must be a list of {kind.__name__}"
+    try:
+        json.dumps(section.to_json(), allow_nan=False)
+    except Exception as exc:  # reserved keys, cycles, a table whose frame is not a DataFrame
+        return f"it cannot be written as JSON ({type(exc).__name__}: {str(exc)[:200]})"
+    return None

@@ -15,6 +15,9 @@ from auditkit.config import CONFIG_FILE, read_toml
 from auditkit.errors import ConfigError, ModelDirError, UsageError
 
 MAX_JSON_BYTES = 20_000_000
+MAX_CARD_BYTES = 1_000_000
+CARD_MAX_NODES = 10_000
+CARD_MAX_DEPTH = 20
 SKIP_DIRS = {".git", "__pycache__", ".cache", "node_modules", ".venv"}
 
 
@@ -25,9 +28,12 @@ def is_model_dir(path: Path) -> bool:
     toml = path / CONFIG_FILE
     if toml.is_file():
         try:
-            return bool(read_toml(toml).get("predictions", {}).get("file"))
+            predictions = read_toml(toml).get("predictions", {})
         except ConfigError:
             return True  # let the audit report the broken config with its message
+        if not isinstance(predictions, dict):
+            return True  # `predictions = false`: the audit's config check names it
+        return bool(predictions.get("file"))
     return False
 
 
@@ -79,13 +85,32 @@ def inside(model_dir: Path, relative: str | Path) -> Path:
     """Resolve ``relative`` inside ``model_dir``; refuse any path (or symlink) leading out."""
     base = model_dir.resolve()
     candidate = model_dir / relative
-    resolved = candidate.resolve()
+    try:
+        resolved = candidate.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        raise ModelDirError(f"{candidate}: a symlink loop; replace the link with the file itself") from None
     if resolved != base and base not in resolved.parents:
         how = "is a symlink pointing" if candidate.is_symlink() else "points"
+        fix = "; copy the real files in (cp -rL) to audit them" if candidate.is_symlink() else ""
         raise ModelDirError(
             f"{candidate}: {how} outside the model dir ({resolved}); auditkit reads only files inside the model dir"
+            + fix
         )
     return resolved
+
+
+def refuse_escaping_symlinks(model_dir: Path) -> None:
+    """Refuse a dir holding a symlink that leads out of it, before anything reads a file.
+
+    transformers and plugins open files auditkit never names (vocab.txt, trainer_state.json,
+    checkpoint-500/…); checking every entry of the tree covers them all, whatever reads them.
+    """
+    for current, dirs, files in os.walk(model_dir, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        for name in sorted(dirs + files):
+            entry = Path(current) / name
+            if entry.is_symlink():
+                inside(model_dir, entry.relative_to(model_dir))
 
 
 def list_files(model_dir: Path) -> list[str]:
@@ -127,20 +152,61 @@ def read_model_card(model_dir: Path) -> dict[str, Any]:
     path = model_dir / "README.md"
     if not path.is_file():
         return {}
-    text = inside(model_dir, "README.md").read_bytes()[:1_000_000].decode("utf-8", errors="replace")
+    with open(inside(model_dir, "README.md"), "rb") as handle:
+        text = handle.read(MAX_CARD_BYTES).decode("utf-8", errors="replace")
     if not text.startswith("---"):
         return {"text": text[:5000]}
     _, _, rest = text.partition("---")
     front, sep, body = rest.partition("\n---")
     if not sep:
         return {"text": text[:5000]}
-    try:
-        import yaml
-
-        meta = yaml.safe_load(front)
-    except Exception:
-        meta = None
+    meta = _front_matter(front)
     card = meta if isinstance(meta, dict) else {}
     card = {str(k): v for k, v in card.items()}
     card["text"] = body.lstrip("-\n")[:5000]
     return card
+
+
+def _front_matter(text: str) -> Any:
+    """YAML front matter as plain JSON-like data, or None when it is not safe to keep.
+
+    Aliases are refused: a few nested anchors expand to billions of nodes the moment a
+    report writes the card out ("billion laughs"). Depth and node count are capped too.
+    """
+    import yaml
+
+    if _nesting(text) > CARD_MAX_DEPTH:  # the pure-Python parser is quadratic in depth
+        return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=loader)):
+            return None
+        return _plain(yaml.load(text, Loader=loader), [CARD_MAX_NODES])
+    except Exception:  # malformed, too deep (RecursionError) or too big: no front matter
+        return None
+
+
+def _nesting(text: str) -> int:
+    """A cheap upper bound on YAML nesting: open brackets, or indentation (4 per level)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    indent = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
+    return max(deepest, indent // 4)
+
+
+def _plain(value: Any, budget: list[int], depth: int = 0) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > CARD_MAX_DEPTH:
+        raise ValueError("model card front matter too large")
+    if isinstance(value, dict):
+        return {str(k): _plain(v, budget, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v, budget, depth + 1) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # dates, timestamps, binary

@@ -22,11 +22,11 @@ from auditkit.config import CONFIG_FILE, Config, ConfigSection, build_config, co
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, UsageError
 from auditkit.hashing import value_sha256
-from auditkit.isolation import CallOutcome, call_impl, implementations
+from auditkit.isolation import CallOutcome, call_impl, implementations, section_problem
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
-from auditkit.model_dir import discover, unique_names
-from auditkit.outputs import commit, new_staging
+from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
+from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 
 DEFAULT_OUT = Path("auditkit-reports")
 
@@ -113,6 +113,14 @@ class Runner:
             result.error = str(exc)
             result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.USAGE_ERROR
+        except OSError as exc:
+            result.traceback = traceback.format_exc()
+            if disk_full(exc):
+                result.error = disk_full_message(exc, self.options.out / name)
+                result.exit_code = ExitCode.USAGE_ERROR
+            else:
+                result.error = f"internal error: {type(exc).__name__}: {exc}"
+                result.exit_code = ExitCode.PLUGIN_ERROR
         except Exception as exc:  # a failure outside any plugin hook: report it, go on
             result.error = f"internal error: {type(exc).__name__}: {exc}"
             result.traceback = traceback.format_exc()
@@ -126,6 +134,7 @@ class Runner:
         timings: dict[str, float] = {}
         clock = time.perf_counter()
 
+        refuse_escaping_symlinks(model_dir)  # whichever plugin reads which file, none leads out
         config = self.load_config(model_dir)
         skip = list(config.section("run")["disable"])
         say("loading model")
@@ -196,11 +205,15 @@ class Runner:
             outcome = call_impl(
                 impl, {"audit": audit, "out_dir": model_stage, "formats": formats}, "auditkit_render", timeout
             )
-            for path in self._collect_paths(audit, outcome, "auditkit_render"):
+            if disk_full(outcome.exception):  # commit nothing: the previous set of reports stays whole
+                message = disk_full_message(outcome.exception, self.options.out / name, outcome.plugin)  # type: ignore[arg-type]
+                raise UsageError(message)
+            for path in self._collect_paths(audit, outcome, "auditkit_render", model_stage):
                 staged.append(path)
                 audit.files.append(str(path))
         timings["render"] = _lap(clock)
-        result.files = commit(staged, model_stage, self.options.out / name)
+        with out_lock(self.options.out):  # another run on this folder commits before or after, not between
+            result.files = commit(staged, model_stage, self.options.out / name)
         result.exit_code = self.exit_code(audit, config)
         if self.options.publish:
             result.published = self._publish(audit, result.files, skip)
@@ -217,6 +230,7 @@ class Runner:
         layers = []
         own = model_dir / CONFIG_FILE
         if own.is_file():
+            inside(model_dir, CONFIG_FILE)  # a symlink leading out of the dir is refused
             layers.append((str(own), read_toml(own)))
         if self.options.config_file:
             layers.append((str(self.options.config_file), read_toml(self.options.config_file)))
@@ -290,17 +304,22 @@ class Runner:
             if cached is not None and len(cached.labels) == len(audit.frame):
                 say(f"predictions from cache ({len(cached.labels)} rows)")
                 return cached
-        say(f"predicting {len(audit.frame)} rows")
         started = time.perf_counter()
-        predictions = handle.predict(audit.frame, config)
+        if use_cache:  # chunk by chunk, each saved, so an interrupted run resumes here
+            done = cache.saved_rows(path, len(audit.frame))
+            if done:
+                say(f"resuming: {done} of {len(audit.frame)} rows already predicted (cache)")
+            say(f"predicting {len(audit.frame) - done} rows")
+            predictions, _ = cache.predict_in_chunks(lambda part: handle.predict(part, config), audit.frame, path)
+        else:
+            say(f"predicting {len(audit.frame)} rows")
+            predictions = handle.predict(audit.frame, config)
         predictions.seconds = time.perf_counter() - started
         if len(predictions.labels) != len(audit.frame):
             raise ModelDirError(
                 f"{audit.model_dir}: the loader returned {len(predictions.labels)} predictions "
                 f"for {len(audit.frame)} rows"
             )
-        if use_cache:
-            cache.save(path, predictions)
         return predictions
 
     def _collect(self, audit: Audit, outcome: CallOutcome, hook: str) -> None:
@@ -315,6 +334,17 @@ class Runner:
             if not isinstance(section, Section):
                 audit.findings.append(
                     _wrong_type(outcome.plugin, hook, section, "a Section, a list of Sections or None")
+                )
+                continue
+            problem = section_problem(section)
+            if problem:
+                audit.findings.append(
+                    Finding(
+                        "error",
+                        "plugin-bad-section",
+                        f"plugin {outcome.plugin!r} returned section {section.name!r} from {hook}, left out: {problem}",
+                        plugin=outcome.plugin,
+                    )
                 )
                 continue
             if section.name in audit.sections:
@@ -345,16 +375,18 @@ class Runner:
             else:
                 audit.findings.append(_wrong_type(outcome.plugin, "auditkit_policy", finding, "a list of Findings"))
 
-    def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str) -> list[Path]:
+    def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str, stage: Path) -> list[Path]:
         if not outcome.ok:
             audit.findings.append(outcome.finding)  # type: ignore[arg-type]
             return []
         paths = []
         for item in outcome.result or []:
-            if isinstance(item, (str, os.PathLike)) and Path(item).is_file():
+            # only files written into the staging folder are moved into place: a path
+            # elsewhere (a user's file) must never be renamed into the reports
+            if isinstance(item, (str, os.PathLike)) and Path(item).is_file() and within(Path(item), stage):
                 paths.append(Path(item))
             else:
-                audit.findings.append(_wrong_type(outcome.plugin, hook, item, "paths of files it wrote"))
+                audit.findings.append(_wrong_type(outcome.plugin, hook, item, f"paths of files it wrote in {stage}"))
         return paths
 
     def _render_index(self, audits: list[Audit], staging: Path) -> None:
@@ -370,7 +402,8 @@ class Runner:
                 staged.extend(Path(p) for p in outcome.result or [] if Path(p).is_file())
             else:
                 self.progress(f"index: {outcome.finding.message}")  # type: ignore[union-attr]
-        commit(staged, index_stage, self.options.out)
+        with out_lock(self.options.out):
+            commit(staged, index_stage, self.options.out)
 
     def _publish(self, audit: Audit, files: list[Path], skip: list[str]) -> str:
         target = self.options.publish or ""

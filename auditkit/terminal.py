@@ -11,11 +11,16 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# CSI and OSC sequences whole, then any other C0/C1 control, and the Unicode bidi
+# controls (embeddings, overrides, isolates, marks) that reorder what a terminal shows
+_CONTROL = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+    "|[\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def sanitize(text: object) -> str:
-    """Remove ANSI/OSC escape sequences and control characters (keeps tab and newline)."""
+    """Remove ANSI/OSC escape sequences, control and bidi characters (keeps tab and newline)."""
     return _CONTROL.sub("", str(text))
 
 

@@ -94,11 +94,13 @@ class PredictionsHandle:
             scores = self._scores(source, column)
             positive = _positive(config.section("data")["positive"], labels, config.origin("data.positive"))
             negative = labels[0] if labels[1] == positive else labels[1]
-            predicted = np.where(scores >= self.settings["threshold"], positive, negative).astype(object)
+            # two label objects referenced n times, not n new strings (10 million rows)
+            above = scores >= self.settings["threshold"]
+            predicted = np.asarray([negative, positive], dtype=object)[above.view(np.int8)]
             return Predictions(labels=predicted, classes=labels, scores=scores, source="file")
         column = self.settings["label"]
         self._require(source, column, "label")
-        predicted = align_labels(source[column].tolist(), labels, f"{self.path}: column {column!r}")
+        predicted = align_labels(source[column], labels, f"{self.path}: column {column!r}")
         return Predictions(labels=predicted, classes=labels, source="file")
 
     def _aligned(self, frame: pd.DataFrame, config: Config) -> pd.DataFrame:

@@ -23,8 +23,10 @@ _EXTENSIONS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-# tried in order; utf-8-sig also strips a byte-order mark
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+# Text is UTF-8 (a byte-order mark is stripped); a byte that is not UTF-8 is read as
+# cp1252 (latin-1 where cp1252 has a hole), so a file that mixes the two (rows pasted from
+# Excel into a UTF-8 file) keeps both right, in one streaming pass.
+_FALLBACK = "auditkit-cp1252"
 
 
 def detect_format(path: Path, declared: str = "auto") -> str:
@@ -53,17 +55,56 @@ def read_csv(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    last: Exception | None = None
-    for encoding in _ENCODINGS:
-        try:
+    encoding, errors = _text_encoding(path)
+    try:
+        try:  # strict first: pandas' fast path; the fallback handler costs twice the time
             return pd.read_csv(path, sep=sep, encoding=encoding, keep_default_na=True, low_memory=False)
-        except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{path}: the file is empty; point [data] path at the evaluation data") from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
-    raise DataError(f"{path}: cannot decode the text ({last}); save the file as UTF-8") from None
+        except UnicodeDecodeError:
+            if errors == "strict":
+                raise
+        return pd.read_csv(
+            path, sep=sep, encoding=encoding, encoding_errors=errors, keep_default_na=True, low_memory=False
+        )
+    except UnicodeError as exc:
+        raise DataError(f"{path}: cannot decode the text ({exc}); save the file as UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty; point [data] path at the evaluation data") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+
+
+def _text_encoding(path: Path) -> tuple[str, str]:
+    """(encoding, errors) for a text file: UTF-16 when it starts with its byte-order mark
+    (Excel's "Unicode text"), else UTF-8 with the per-byte cp1252 fallback."""
+    import codecs
+
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not head.startswith(codecs.BOM_UTF32_LE):
+        return "utf-16", "strict"
+    _register_fallback()
+    return "utf-8-sig", _FALLBACK
+
+
+def _register_fallback() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(_FALLBACK)
+    except LookupError:
+        codecs.register_error(_FALLBACK, _cp1252_bytes)
+
+
+def _cp1252_bytes(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    text = []
+    for byte in exc.object[exc.start : exc.end]:
+        try:
+            text.append(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            text.append(chr(byte))  # latin-1
+    return "".join(text), exc.end
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
@@ -80,8 +121,11 @@ def read_jsonl(path: Path) -> pd.DataFrame:
 
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty; point [data] path at the evaluation data")
+    encoding, errors = _text_encoding(path)
     try:
-        return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_json(path, lines=True, dtype=False, encoding=encoding, encoding_errors=errors)
+    except UnicodeError as exc:
+        raise DataError(f"{path}: cannot decode the text ({exc}); save the file as UTF-8") from None
     except ValueError as exc:
         raise DataError(f"{path}: not JSON Lines (one JSON object per line): {_first_line(exc)}") from None
 

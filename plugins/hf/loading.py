@@ -13,7 +13,7 @@ from auditkit.config import Config
 from auditkit.errors import ModelDirError
 from auditkit.hashing import files_sha256
 from auditkit.model import ModelInfo
-from auditkit.model_dir import inside, list_files, read_json, read_model_card
+from auditkit.model_dir import inside, list_files, read_json, read_model_card, refuse_escaping_symlinks
 
 LOADER = "transformers"
 
@@ -36,6 +36,7 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
 def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) -> tuple[Any, Any, ModelInfo]:
     """A full model dir. ``task_hint`` (task, labels) builds a classifier on a plain encoder
     base (a LoRA adapter that carries its own head)."""
+    refuse_escaping_symlinks(model_dir)  # before transformers opens files auditkit does not name
     raw = checks.check_config(model_dir)
     if task_hint is None:
         arch, task = checks.task_of(raw, model_dir / "config.json")
@@ -130,6 +131,7 @@ def load_tokenizer(model_dir: Path) -> Any:
 
 def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, ModelInfo]:
     """A PEFT/LoRA adapter dir, loaded onto its local base model and merged."""
+    refuse_escaping_symlinks(model_dir)
     adapter_cfg = read_json(model_dir, "adapter_config.json")
     if not isinstance(adapter_cfg, dict):
         raise ModelDirError(f"{model_dir / 'adapter_config.json'}: expected a JSON object")

@@ -166,15 +166,24 @@ def member_files(audit: Audit, record: TrainingRecord) -> tuple[Path | None, Pat
     if record.path is None or not train or not held:
         return None, None, ""
     where = f"{record.path}: data"
-    return _existing(base, train, where + ".train_file"), _existing(base, held, where + ".eval_file"), RECORD_FILE
+    return _recorded(base, train, where + ".train_file"), _recorded(base, held, where + ".eval_file"), RECORD_FILE
 
 
 def training_file(audit: Audit, record: TrainingRecord) -> Path | None:
     """The training data file, when config or record names one (for the PII scan)."""
     train, _, _ = member_files(audit, record)
     if train is None and record.path is not None and record.data.get("train_file"):
-        train = _existing(Path(audit.model_dir), record.data["train_file"], f"{record.path}: data.train_file")
+        train = _recorded(Path(audit.model_dir), record.data["train_file"], f"{record.path}: data.train_file")
     return train
+
+
+def _recorded(base: Path, value: str, where: str) -> Path:
+    """A file training.json names: the model dir's own record may not lead out of the dir
+    (it would have the reviewer's files scanned into the report)."""
+    from auditkit.model_dir import inside
+
+    inside(base, str(value))
+    return _existing(base, value, where)
 
 
 def _existing(base: Path, value: str, where: str) -> Path:
