@@ -21,7 +21,20 @@ def auditkit_config_schema() -> ConfigSection:
     return ConfigSection(
         "model",
         [
-            Option("batch_size", "int", 32, "texts per inference batch", minimum=1),
+            Option("batch_size", "int", 512, "most texts per inference batch", minimum=1),
+            Option(
+                "batch_tokens",
+                "int",
+                4096,
+                "most word pieces per inference batch (0: no limit); texts of similar length are batched together",
+                minimum=0,
+            ),
+            Option(
+                "packed",
+                "bool",
+                True,
+                "run BERT classifiers on packed, unpadded batches (checked against the model's own forward at load)",
+            ),
             Option("max_length", "int", 256, "word pieces per text; longer texts are truncated", minimum=8),
             Option(
                 "base_model",

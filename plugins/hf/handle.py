@@ -24,7 +24,15 @@ class TransformersHandle:
     cacheable = True
 
     def __init__(
-        self, model: Any, tokenizer: Any, info: ModelInfo, batch_size: int, max_length: int, progress: bool = True
+        self,
+        model: Any,
+        tokenizer: Any,
+        info: ModelInfo,
+        batch_size: int,
+        max_length: int,
+        progress: bool = True,
+        batch_tokens: int = 0,
+        packed: Any = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -32,6 +40,10 @@ class TransformersHandle:
         self.batch_size = batch_size
         self.max_length = max_length
         self.progress = progress
+        # 0: batches are batch_size texts; else also at most this many word pieces
+        self.batch_tokens = batch_tokens
+        # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
+        self.packed = packed
 
     def cache_key(self) -> str:
         return "|".join(str(x) for x in (self.info.sha256, self.info.extra.get("base_sha256"), self.max_length))
@@ -62,21 +74,10 @@ class TransformersHandle:
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         """Class probabilities (n × k, columns in ``info.labels`` order) for raw texts."""
-        import numpy as np
-
-        encoded = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_length,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )["input_ids"]
-        out = np.zeros((len(texts), len(self.info.labels)), dtype=np.float64)
-        for idx, logits in self._batches(encoded):
-            out[idx] = _softmax(logits)
-        return out
+        return _softmax(self.logits(texts))
 
     def logits(self, texts: list[str]) -> np.ndarray:
+        """Raw class logits (n × k, float64) for raw texts, in input order."""
         import numpy as np
 
         encoded = self.tokenizer(
@@ -121,13 +122,14 @@ class TransformersHandle:
     # ------------------------------------------------------------ batching
 
     def _batches(self, encoded: list[list[int]], per_token: bool = False) -> Any:
+        """(row indices, float64 logits) per batch, longest texts first."""
         import numpy as np
         import torch
         from tqdm import tqdm
 
         lengths = np.fromiter((len(x) for x in encoded), dtype=np.int64, count=len(encoded))
         order = np.argsort(-lengths, kind="stable")  # longest first: memory peaks early
-        pad = self.tokenizer.pad_token_id or 0
+        packed = None if per_token else self.packed
         bar = tqdm(
             total=len(encoded),
             unit="text",
@@ -138,21 +140,61 @@ class TransformersHandle:
         )
         try:
             with torch.inference_mode():
-                for start in range(0, len(order), self.batch_size):
-                    idx = order[start : start + self.batch_size]
-                    width = int(lengths[idx].max()) if len(idx) else 0
-                    input_ids = np.full((len(idx), width), pad, dtype=np.int64)
-                    mask = np.zeros((len(idx), width), dtype=np.int64)
-                    for row, i in enumerate(idx):
-                        input_ids[row, : lengths[i]] = encoded[i]
-                        mask[row, : lengths[i]] = 1
-                    logits = self.model(
-                        input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)
-                    ).logits
+                for start, stop in plan_batches(lengths[order], self.batch_size, self.batch_tokens, packed is not None):
+                    idx = order[start:stop]
+                    if packed is not None:
+                        ids = np.fromiter(
+                            (t for i in idx for t in encoded[i]), dtype=np.int64, count=int(lengths[idx].sum())
+                        )
+                        logits = packed.logits(torch.from_numpy(ids), lengths[idx].tolist())
+                    else:
+                        logits = self._padded_logits(encoded, idx, lengths)
                     yield idx, logits.float().numpy().astype(np.float64)
                     bar.update(len(idx))
         finally:
             bar.close()
+
+    def _padded_logits(self, encoded: list[list[int]], idx: np.ndarray, lengths: np.ndarray) -> Any:
+        """The model's own forward on one dynamically padded batch."""
+        import numpy as np
+        import torch
+
+        pad = self.tokenizer.pad_token_id or 0
+        width = int(lengths[idx].max()) if len(idx) else 0
+        input_ids = np.full((len(idx), width), pad, dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            input_ids[row, : lengths[i]] = encoded[i]
+            mask[row, : lengths[i]] = 1
+        return self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits
+
+
+def plan_batches(sorted_lengths: np.ndarray, max_texts: int, max_tokens: int, packed: bool) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) slices of length-sorted texts (longest first).
+
+    A batch holds at most ``max_texts`` texts and, when ``max_tokens`` > 0, at most that many
+    word pieces: real ones on the packed path, padded ones (texts × longest) otherwise. So
+    short texts come in large batches and long texts in small ones, and every batch is
+    about as big as the matrix products need to run fast.
+    """
+    n = len(sorted_lengths)
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < n:
+        stop = min(n, start + max(1, max_texts))
+        if max_tokens > 0:
+            if packed:
+                tokens = 0
+                for i in range(start, stop):
+                    tokens += int(sorted_lengths[i])
+                    if tokens > max_tokens and i > start:
+                        stop = i
+                        break
+            else:  # longest first: the batch is as wide as its first text
+                stop = min(stop, start + max(1, max_tokens // max(1, int(sorted_lengths[start]))))
+        out.append((start, stop))
+        start = stop
+    return out
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -30,7 +30,29 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     _set_threads(int(settings.get("threads", 0)))
     model.eval()
     info.num_parameters = int(sum(p.numel() for p in model.parameters()))
-    return TransformersHandle(model, tokenizer, info, int(settings["batch_size"]), int(settings["max_length"]))
+    packed = None
+    if info.task == "sequence-classification":
+        packed, path = _fast_path(model, settings)
+        info.extra["inference"] = path
+    return TransformersHandle(
+        model,
+        tokenizer,
+        info,
+        int(settings["batch_size"]),
+        int(settings["max_length"]),
+        batch_tokens=int(settings.get("batch_tokens", 0)),
+        packed=packed,
+    )
+
+
+def _fast_path(model: Any, settings: dict[str, Any]) -> tuple[Any, str]:
+    """The packed runner when [model] packed is on and it reproduces this model's forward."""
+    if not settings.get("packed", True):
+        return None, "transformers forward ([model] packed = false)"
+    from auditkit_plugins.hf.packed import packed_or_none
+
+    packed, why = packed_or_none(model)
+    return packed, "packed" if packed is not None else f"transformers forward ({why})"
 
 
 def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) -> tuple[Any, Any, ModelInfo]:
