@@ -23,6 +23,7 @@ from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, UsageError
 from auditkit.hashing import value_sha256
 from auditkit.isolation import CallOutcome, call_impl, implementations, section_problem
+from auditkit.logit_cache import LogitCache, logit_cache_file
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
@@ -141,6 +142,7 @@ class Runner:
         handle = self._load_model(model_dir, config, skip)
         info = handle.info
         info.name = name
+        logit_cache = self._attach_logit_cache(config, handle)
         timings["load_model"] = _lap(clock)
 
         say("loading evaluation data")
@@ -194,6 +196,10 @@ class Runner:
             timings[phase] = _lap(clock)
         for impl in implementations(self.pm, "auditkit_policy", skip):
             self._collect_findings(audit, call_impl(impl, {"audit": audit}, "auditkit_policy", timeout))
+        if logit_cache is not None:
+            logit_cache.save()
+        if isinstance(getattr(handle, "inference_seconds", None), float):
+            timings["inference"] = round(handle.inference_seconds, 4)  # every model call, in any phase
 
         clock = time.perf_counter()
         formats = self.options.formats or list(config.section("run")["formats"])
@@ -282,12 +288,25 @@ class Runner:
             )
         return handle
 
-    def _predict(self, audit: Audit, handle: Any, say: Callable[[str], None]) -> Predictions:
-        config = audit.config
+    def _use_cache(self, config: Config, handle: Any) -> bool:
         use_cache = self.options.use_cache
         if use_cache is None:
             use_cache = bool(config.section("run")["cache"])
-        use_cache = use_cache and getattr(handle, "cacheable", True)
+        return bool(use_cache and getattr(handle, "cacheable", True))
+
+    def _attach_logit_cache(self, config: Config, handle: Any) -> LogitCache | None:
+        """A handle that keeps the logits of every text it saw gets them from the last run."""
+        if not isinstance(getattr(handle, "logit_cache", None), LogitCache) or not self._use_cache(config, handle):
+            return None
+        key_fn = getattr(handle, "cache_key", None)
+        if not callable(key_fn):
+            return None
+        handle.logit_cache = LogitCache(logit_cache_file(self.options.out, str(key_fn())))
+        return handle.logit_cache
+
+    def _predict(self, audit: Audit, handle: Any, say: Callable[[str], None]) -> Predictions:
+        config = audit.config
+        use_cache = self._use_cache(config, handle)
         key_fn = getattr(handle, "cache_key", None)
         key = cache.cache_key(
             {

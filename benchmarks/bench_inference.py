@@ -61,10 +61,8 @@ def build_model(folder: Path) -> Path:
 def load_texts(n: int) -> list[str]:
     import pandas as pd
 
-    texts = pd.read_csv(TEXTS)["text"].astype(str).tolist()
-    if n > len(texts):
-        texts = (texts * (n // len(texts) + 1))[:n]
-    return texts[:n]
+    texts = pd.read_csv(TEXTS)["text"].astype(str)
+    return texts.sample(n, replace=n > len(texts), random_state=0).tolist()
 
 
 def auditkit_handle(model_dir: Path) -> Any:

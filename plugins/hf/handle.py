@@ -7,8 +7,10 @@ One fast batch encoding of all texts, then batches of similar length so that pad
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
+from auditkit.logit_cache import LogitCache
 from auditkit.model import ModelInfo, Predictions
 
 if TYPE_CHECKING:
@@ -44,6 +46,10 @@ class TransformersHandle:
         self.batch_tokens = batch_tokens
         # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
         self.packed = packed
+        # logits of texts already seen (auditkit.logit_cache); the runner attaches a file-backed one
+        self.logit_cache = LogitCache()
+        # wall seconds spent in the model (tokenising and forward passes), over all calls
+        self.inference_seconds = 0.0
 
     def cache_key(self) -> str:
         return "|".join(str(x) for x in (self.info.sha256, self.info.extra.get("base_sha256"), self.max_length))
@@ -77,11 +83,26 @@ class TransformersHandle:
         return _softmax(self.logits(texts))
 
     def logits(self, texts: list[str]) -> np.ndarray:
-        """Raw class logits (n × k, float64) for raw texts, in input order."""
+        """Raw class logits (n × k, float64) for raw texts, in input order; texts seen before
+        come from ``logit_cache``."""
+        import numpy as np
+
+        texts = list(texts)
+        out = np.zeros((len(texts), len(self.info.labels)), dtype=np.float64)
+        todo = self.logit_cache.fill(texts, out)
+        if todo:
+            started = time.perf_counter()
+            fresh = [texts[i] for i in todo]
+            out[todo] = self._model_logits(fresh)
+            self.logit_cache.add(fresh, out[todo])
+            self.inference_seconds += time.perf_counter() - started
+        return out
+
+    def _model_logits(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
         encoded = self.tokenizer(
-            list(texts),
+            texts,
             truncation=True,
             max_length=self.max_length,
             return_attention_mask=False,
@@ -96,6 +117,13 @@ class TransformersHandle:
 
     def predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         """One tag per word: the prediction at the word's first word piece."""
+        started = time.perf_counter()
+        try:
+            return self._predict_tokens(words)
+        finally:
+            self.inference_seconds += time.perf_counter() - started
+
+    def _predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         encoding = self.tokenizer(
             words,
             is_split_into_words=True,

@@ -1,0 +1,70 @@
+"""The logit cache: every text the model saw, so an unchanged re-run runs no model at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from auditkit.logit_cache import LogitCache
+from auditkit.testing import read_audit_json, run_cli
+
+TEXTS = ["plain", "ünïcödé ✓", "", "trailing nul\x00", "a" * 5000]
+
+
+def test_round_trip_keeps_every_text_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "c.npz"
+    cache = LogitCache(path)
+    logits = np.arange(10, dtype=np.float64).reshape(5, 2) / 7
+    cache.add(TEXTS, logits)
+    assert cache.save()
+    again = LogitCache(path)
+    out = np.zeros((6, 2))
+    todo = again.fill([*TEXTS, "unseen"], out)
+    assert todo == [5]
+    np.testing.assert_array_equal(out[:5], logits)
+
+
+def test_file_keeps_only_the_texts_a_run_used(tmp_path: Path) -> None:
+    path = tmp_path / "c.npz"
+    first = LogitCache(path)
+    first.add(["old", "kept"], np.ones((2, 2)))
+    first.save()
+    second = LogitCache(path)
+    second.fill(["kept"], np.zeros((1, 2)))
+    second.add(["new"], np.zeros((1, 2)))
+    second.save()
+    assert sorted(LogitCache(path).rows) == ["kept", "new"]
+
+
+def test_unreadable_or_mismatched_entries_are_misses(tmp_path: Path) -> None:
+    path = tmp_path / "c.npz"
+    path.write_bytes(b"not a zip")
+    assert LogitCache(path).rows == {}
+    cache = LogitCache(path)
+    cache.add(["x"], np.ones((1, 3)))  # three classes
+    assert cache.fill(["x"], np.zeros((1, 2))) == [0]  # a model with two: recomputed
+
+
+def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from auditkit_plugins.hf.handle import TransformersHandle
+
+    seen: list[int] = []
+    original = TransformersHandle._model_logits
+
+    def counting(self, texts):
+        seen.append(len(texts))
+        return original(self, texts)
+
+    monkeypatch.setattr(TransformersHandle, "_model_logits", counting)
+    out = tmp_path / "out"
+    result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"])
+    assert result.exit_code in (0, 1), result.stderr
+    first = read_audit_json(out / "tox-v3" / "audit.json")
+    assert sum(seen) >= 120 and first["timings"]["inference"] > 0
+    seen.clear()
+    assert run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"]).exit_code == result.exit_code
+    second = read_audit_json(out / "tox-v3" / "audit.json")
+    assert seen == [] and second["timings"]["inference"] == 0
+    assert second["predictions"] | {"seconds": 0} == first["predictions"] | {"source": "cache", "seconds": 0}
+    assert second["sections"] == first["sections"]
