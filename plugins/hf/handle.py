@@ -1,13 +1,17 @@
-"""A loaded transformers classifier that predicts in length-sorted, dynamically padded batches.
+"""A transformers classifier handle that predicts in length-sorted batches.
 
-One fast batch encoding of all texts, then batches of similar length so that padding
-(wasted matmul work) stays small, under ``torch.inference_mode()``.
+One fast batch encoding of all texts, then batches of similar length, under
+``torch.inference_mode()``: packed without any padding for BERT classifiers
+(:mod:`auditkit_plugins.hf.packed`), dynamically padded through the model's own forward
+otherwise. Texts seen before come from the logit cache, and the model itself is loaded
+at the first call that needs it.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from auditkit.logit_cache import LogitCache
@@ -35,21 +39,50 @@ class TransformersHandle:
         progress: bool = True,
         batch_tokens: int = 0,
         packed: Any = None,
+        loader: Callable[[], tuple[Any, Any, Any]] | None = None,
     ) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
+        self._model = model
+        self._tokenizer = tokenizer
+        # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
+        self._packed = packed
+        # () -> (model, tokenizer, packed), run at the first model call: a re-run whose
+        # predictions all come from the caches never imports torch or reads the weights
+        self._loader = loader
         self.info = info
         self.batch_size = batch_size
         self.max_length = max_length
         self.progress = progress
         # 0: batches are batch_size texts; else also at most this many word pieces
         self.batch_tokens = batch_tokens
-        # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
-        self.packed = packed
         # logits of texts already seen (auditkit.logit_cache); the runner attaches a file-backed one
         self.logit_cache = LogitCache()
-        # wall seconds spent in the model (tokenising and forward passes), over all calls
+        # wall seconds spent in the model (tokenising, forward passes), over all calls
         self.inference_seconds = 0.0
+
+    @property
+    def model(self) -> Any:
+        self._load()
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        self._load()
+        return self._tokenizer
+
+    @property
+    def packed(self) -> Any:
+        self._load()
+        return self._packed
+
+    @packed.setter
+    def packed(self, value: Any) -> None:
+        self._load()
+        self._packed = value
+
+    def _load(self) -> None:
+        if self._loader is not None:
+            loader, self._loader = self._loader, None
+            self._model, self._tokenizer, self._packed = loader()
 
     def cache_key(self) -> str:
         return "|".join(str(x) for x in (self.info.sha256, self.info.extra.get("base_sha256"), self.max_length))
@@ -91,6 +124,7 @@ class TransformersHandle:
         out = np.zeros((len(texts), len(self.info.labels)), dtype=np.float64)
         todo = self.logit_cache.fill(texts, out)
         if todo:
+            self._load()  # not counted as inference time
             started = time.perf_counter()
             fresh = [texts[i] for i in todo]
             out[todo] = self._model_logits(fresh)
@@ -117,6 +151,7 @@ class TransformersHandle:
 
     def predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         """One tag per word: the prediction at the word's first word piece."""
+        self._load()
         started = time.perf_counter()
         try:
             return self._predict_tokens(words)

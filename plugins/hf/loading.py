@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -19,30 +20,38 @@ LOADER = "transformers"
 
 
 def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
+    """A handle on a checked model dir. For a full model with safetensors weights every file
+    is validated now and the model itself loads at the first prediction (see the handle)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     settings = config.section("model")
-    _quiet_transformers()
+    handle_args = (int(settings["batch_size"]), int(settings["max_length"]))
+    batch_tokens = int(settings.get("batch_tokens", 0))
     if (model_dir / "adapter_config.json").is_file():
         model, tokenizer, info = _load_adapter(model_dir, settings)
     else:
-        model, tokenizer, info = _load_full(model_dir)
+        info, weights, _ = _describe_full(model_dir)
+        if weights.kind == "safetensors":
+            _check_safetensors_dir(model_dir, info, weights)
+            info.extra["inference"] = "not run: every prediction came from the caches"
+            build = lambda: _ready(  # noqa: E731
+                _build_model(model_dir, info.task, weights), load_tokenizer(model_dir), info, settings
+            )
+            return TransformersHandle(None, None, info, *handle_args, batch_tokens=batch_tokens, loader=build)
+        model, tokenizer = _build_model(model_dir, info.task, weights), load_tokenizer(model_dir)
+    info.num_parameters = int(sum(p.numel() for p in model.parameters()))
+    model, tokenizer, packed = _ready(model, tokenizer, info, settings)
+    return TransformersHandle(model, tokenizer, info, *handle_args, batch_tokens=batch_tokens, packed=packed)
+
+
+def _ready(model: Any, tokenizer: Any, info: ModelInfo, settings: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Eval mode, threads, and the packed runner when it fits: the model ready to predict."""
     _set_threads(int(settings.get("threads", 0)))
     model.eval()
-    info.num_parameters = int(sum(p.numel() for p in model.parameters()))
-    packed = None
+    packed, info.extra["inference"] = None, "transformers forward"
     if info.task == "sequence-classification":
-        packed, path = _fast_path(model, settings)
-        info.extra["inference"] = path
-    return TransformersHandle(
-        model,
-        tokenizer,
-        info,
-        int(settings["batch_size"]),
-        int(settings["max_length"]),
-        batch_tokens=int(settings.get("batch_tokens", 0)),
-        packed=packed,
-    )
+        packed, info.extra["inference"] = _fast_path(model, settings)
+    return model, tokenizer, packed
 
 
 def _fast_path(model: Any, settings: dict[str, Any]) -> tuple[Any, str]:
@@ -58,6 +67,27 @@ def _fast_path(model: Any, settings: dict[str, Any]) -> tuple[Any, str]:
 def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) -> tuple[Any, Any, ModelInfo]:
     """A full model dir. ``task_hint`` (task, labels) builds a classifier on a plain encoder
     base (a LoRA adapter that carries its own head)."""
+    info, weights, labels = _describe_full(model_dir, task_hint)
+    model = _build_model(model_dir, info.task, weights, labels if task_hint else None)
+    return model, load_tokenizer(model_dir), info
+
+
+def _check_safetensors_dir(model_dir: Path, info: ModelInfo, weights: checks.WeightFiles) -> None:
+    """Validate the weights and tokenizer files without loading them; count the parameters
+    from the safetensors headers (the shapes), so no tensor is read."""
+    headers = [checks.check_safetensors(path) for path in weights.files]
+    _check_tokenizer_files(model_dir)
+    info.num_parameters = sum(
+        math.prod(entry["shape"])
+        for header in headers
+        for name, entry in header.items()
+        if isinstance(entry, dict) and "shape" in entry and not name.endswith("position_ids")
+    )
+
+
+def _describe_full(
+    model_dir: Path, task_hint: tuple[str, list[str]] | None = None
+) -> tuple[ModelInfo, checks.WeightFiles, list[str]]:
     refuse_escaping_symlinks(model_dir)  # before transformers opens files auditkit does not name
     raw = checks.check_config(model_dir)
     if task_hint is None:
@@ -67,8 +97,6 @@ def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) 
         task, labels = task_hint
         arch = str((raw.get("architectures") or ["?"])[0])
     weights = checks.weight_files(model_dir)
-    model = _build_model(model_dir, task, weights, labels if task_hint else None)
-    tokenizer = load_tokenizer(model_dir)
     card = read_model_card(model_dir)
     info = ModelInfo(
         name=model_dir.name,
@@ -82,10 +110,11 @@ def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) 
         card=card,
         extra={"architecture": arch, "weights_format": weights.kind, "ignored_pickle_files": weights.ignored_pickles},
     )
-    return model, tokenizer, info
+    return info, weights, labels
 
 
 def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels: list[str] | None = None) -> Any:
+    _quiet_transformers()
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoModelForTokenClassification
 
     cls = AutoModelForSequenceClassification if task == "sequence-classification" else AutoModelForTokenClassification
@@ -134,14 +163,20 @@ def _from_pickle(cls: Any, hf_config: Any, path: Path) -> Any:
     return model
 
 
-def load_tokenizer(model_dir: Path) -> Any:
-    from transformers import AutoTokenizer
-
+def _check_tokenizer_files(model_dir: Path) -> None:
+    """The tokenizer's JSON files parse within the size cap and name no custom code."""
     for name in ("tokenizer.json", "tokenizer_config.json"):
         if (model_dir / name).exists():
             data = read_json(model_dir, name, limit=100_000_000)
             if isinstance(data, dict):
                 checks.refuse_custom_code(data, model_dir / name)
+
+
+def load_tokenizer(model_dir: Path) -> Any:
+    _quiet_transformers()
+    from transformers import AutoTokenizer
+
+    _check_tokenizer_files(model_dir)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:

@@ -47,9 +47,13 @@ def test_unreadable_or_mismatched_entries_are_misses(tmp_path: Path) -> None:
 
 
 def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from auditkit_plugins.hf import loading
     from auditkit_plugins.hf.handle import TransformersHandle
 
     seen: list[int] = []
+    builds: list[Path] = []
+    build = loading._build_model
+    monkeypatch.setattr(loading, "_build_model", lambda path, *a: builds.append(path) or build(path, *a))
     original = TransformersHandle._model_logits
 
     def counting(self, texts):
@@ -62,9 +66,11 @@ def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_pat
     assert result.exit_code in (0, 1), result.stderr
     first = read_audit_json(out / "tox-v3" / "audit.json")
     assert sum(seen) >= 120 and first["timings"]["inference"] > 0
+    assert len(builds) == 1
     seen.clear()
     assert run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"]).exit_code == result.exit_code
     second = read_audit_json(out / "tox-v3" / "audit.json")
     assert seen == [] and second["timings"]["inference"] == 0
+    assert len(builds) == 1, "the re-run must not even load the weights"
     assert second["predictions"] | {"seconds": 0} == first["predictions"] | {"source": "cache", "seconds": 0}
     assert second["sections"] == first["sections"]

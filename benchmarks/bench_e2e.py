@@ -1,0 +1,140 @@
+"""End to end: `auditkit run` on the demo model with 10,000 evaluation rows.
+
+The demo model (``auditkit demo``'s MiniLM toxicity classifier; pass ``--model`` to use one
+you trained, otherwise ``auditkit demo --quick`` builds one, about a minute) is copied with
+its audit config, and its madlibs evaluation file is grown to 10,000 distinct sentences the
+way the madlibs were made: each template sentence with its identity term swapped for
+another of the 50. Then the real CLI runs as a user types it:
+
+1. a cold run (empty output folder, so no cache), all formats (JSON, Markdown, HTML, PDF);
+2. the same run again, which takes every prediction from the caches.
+
+Inference is every model call of the run, in any phase (the evaluation rows, the
+counterfactual variants, the membership samples), as the runner records it in
+``audit.json`` ``timings.inference``; "beyond inference" is the rest of the wall time of
+the whole command, process start-up included.
+
+    python benchmarks/bench_e2e.py                      # builds a demo model first
+    python benchmarks/bench_e2e.py --model auditkit-demo --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_group_metrics import environment
+
+ROWS = 10_000
+
+
+def demo_model(folder: Path) -> Path:
+    subprocess.run(
+        ["auditkit", "demo", "--quick", "--out", str(folder / "demo"), "--reports", str(folder / "demo-reports")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return folder / "demo"
+
+
+def grow_madlibs(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
+    """``rows`` distinct sentences: the originals, then each (shuffled) sentence with its
+    identity term swapped for the next term, the one after, and so on."""
+    terms = sorted(frame["identity"].dropna().unique())
+    order = frame.sample(frac=1, random_state=seed).to_dict("records")
+    seen, extra = set(frame["text"]), []
+    for shift in range(1, len(terms)):
+        for record in order:
+            if len(frame) + len(extra) >= rows:
+                return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
+            term = terms[(terms.index(record["identity"]) + shift) % len(terms)]
+            text = str(record["text"]).replace(str(record["identity"]), term)
+            if text not in seen:
+                seen.add(text)
+                extra.append({**record, "text": text, "identity": term})
+    return pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
+
+
+def write_full_audit_config(model: Path) -> None:
+    """The demo's audit settings without --quick's sampling: every row is audited."""
+    from auditkit_plugins.training.demo import audit_config
+
+    from auditkit.config import toml_key, toml_value
+
+    lines = []
+    for section, values in audit_config(pairs=True).items():
+        lines += [f"[{section}]", *(f"{toml_key(k)} = {toml_value(v)}" for k, v in values.items()), ""]
+    (model / "auditkit.toml").write_text("\n".join(lines), encoding="utf-8")
+
+
+def timed_run(model: Path, out: Path) -> tuple[float, dict[str, float]]:
+    start = time.perf_counter()
+    proc = subprocess.run(["auditkit", "run", str(model), "--out", str(out), "-q"], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"auditkit run failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    audit = json.loads((out / model.name / "audit.json").read_text(encoding="utf-8"))
+    return wall, audit["timings"]
+
+
+def row(name: str, values: list[float], note: str = "") -> str:
+    return (f"{name:<44} {statistics.median(values):>9.2f} {min(values):>8.2f} {max(values):>8.2f}  {note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a demo model dir (default: build one with auditkit demo --quick)")
+    parser.add_argument("--rows", type=int, default=ROWS)
+    parser.add_argument("--runs", type=int, default=3, help="cold runs, each followed by a cached re-run")
+    args = parser.parse_args(argv)
+    print(environment())
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = args.model or demo_model(work)
+        model = work / "demo-10k"
+        shutil.copytree(source, model, ignore=shutil.ignore_patterns("auditkit-reports"))
+        write_full_audit_config(model)
+        madlibs = pd.read_csv(model / "madlibs.csv")
+        grow_madlibs(madlibs, args.rows).to_csv(model / "madlibs.csv", index=False)
+        rows = len(pd.read_csv(model / "madlibs.csv"))
+        walls, inference, beyond, rerun, phases = [], [], [], [], []
+        for i in range(args.runs):
+            out = work / f"out-{i}"
+            wall, timings = timed_run(model, out)
+            walls.append(wall)
+            inference.append(timings["inference"])
+            beyond.append(wall - timings["inference"])
+            phases.append(timings)
+            rerun.append(timed_run(model, out)[0])
+            sys.stdout.flush()
+    share = [b / i for b, i in zip(beyond, inference, strict=True)]
+    print(f"\n{rows:,} evaluation rows, all formats (json, md, html, pdf)\n")
+    header = f"{'':<44} {'median s':>9} {'min s':>8} {'max s':>8}"
+    print(header)
+    print("-" * len(header))
+    print(row("cold run: whole command", walls))
+    print(row("  inference (every model call)", inference))
+    print(row("  beyond inference", beyond, f"{statistics.median(share):.0%} of inference (target < 15%)"))
+    print(row("re-run with the caches: whole command", rerun, "(target < 10 s)"))
+    last = phases[len(phases) // 2]
+    print("\nphases of the median cold run (audit.json timings, s): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in last.items() if "." not in k))
+    print("per plugin: " + ", ".join(f"{k} {v:.2f}" for k, v in last.items() if "." in k))
+    return 0
+
+
+if __name__ == "__main__":
+    if os.environ.get("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD") is None:
+        os.environ["AUDITKIT_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the built-ins only, as in the README figures
+    raise SystemExit(main())
