@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditkit_plugins.privacy import accounting, record
-from auditkit_plugins.privacy.accounting import CONVERSION_LABELS
+from auditkit_plugins.privacy import record
 from auditkit_plugins.privacy.record import DpSetting, TrainingRecord
 
 from auditkit.model import Audit, Calculation, Section, Table
@@ -67,6 +66,8 @@ def dp_part(
         section.data["dp"] = None
         return None, None
 
+    from auditkit_plugins.privacy import accounting  # dp-accounting takes a second to import
+
     cfg = audit.config.section("privacy.dp")
     acc = accounting.account(
         setting.noise_multiplier, setting.sample_rate, setting.steps, setting.delta, float(cfg["discretization"])
@@ -111,10 +112,11 @@ def dp_part(
             acc.rdp_classic,
         ),
     ]
+    labels = accounting.CONVERSION_LABELS
     rows = [
         ["PLD (dp-accounting)", "— (headline)", acc.pld, setting.delta, None],
-        ["RDP (dp-accounting)", CONVERSION_LABELS["improved"], acc.rdp_improved, setting.delta, acc.order_improved],
-        ["RDP (dp-accounting)", CONVERSION_LABELS["classic"], acc.rdp_classic, setting.delta, acc.order_classic],
+        ["RDP (dp-accounting)", labels["improved"], acc.rdp_improved, setting.delta, acc.order_improved],
+        ["RDP (dp-accounting)", labels["classic"], acc.rdp_classic, setting.delta, acc.order_classic],
     ]
     if setting.recorded_epsilon is not None:
         rows.append(
@@ -155,7 +157,7 @@ def dp_part(
     return setting, acc.pld
 
 
-def _judge_dp(section: Section, setting: DpSetting, acc: accounting.Accounting, budget: float) -> None:
+def _judge_dp(section: Section, setting: DpSetting, acc: Any, budget: float) -> None:
     if budget:
         used = acc.pld / budget
         section.metrics["budget_used"] = used
