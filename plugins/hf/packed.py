@@ -5,9 +5,12 @@ and those run near the machine's peak only when they are tall (thousands of toke
 The transformers forward takes a padded ``(texts × longest)`` batch, so a batch is either
 short in rows or wasteful in padding, and it rebuilds an attention mask every call. Here
 every linear layer runs once over all tokens of a batch packed end to end (no padding row
-is ever multiplied), and attention runs per run of equal-length texts — the batch is
-sorted by length, so those runs are contiguous slices — with no mask at all, because no
-text in such a run has padding. The weights are the model's own tensors (Q, K and V
+is ever multiplied). Only attention, a small share of the work for texts of realistic
+length, sees a padded layout: the tokens are scattered into ``(texts × longest)`` slots,
+one fused ``scaled_dot_product_attention`` call masks the empty ones, and the results are
+gathered back. The batch is sorted by length, so few slots are empty, and each layer is a
+handful of large operations rather than many small ones (which matters on a busy machine,
+where every small parallel operation waits for both threads). The weights are the model's own tensors (Q, K and V
 concatenated once into one product), and the arithmetic is the same as the reference
 forward's, in the same order, so the logits agree to float32 rounding; the agreement is
 tested against ``model(...)`` and re-checked on the model itself when it is loaded
@@ -43,12 +46,8 @@ class _Layer:
 class PackedBert:
     """Runs a ``BertForSequenceClassification`` on packed (unpadded) token batches."""
 
-    def __init__(self, model: Any, flash_above: int = 64) -> None:
+    def __init__(self, model: Any) -> None:
         import torch
-
-        # texts longer than this use torch's fused (flash) attention kernel; shorter ones
-        # two batched products, which the fused kernel's per-block overhead loses to there
-        self.flash_above = flash_above
 
         bert = model.bert
         config = model.config
@@ -83,32 +82,27 @@ class PackedBert:
     def logits(self, ids: Any, lengths: list[int]) -> Any:
         """Logits (texts × labels) for texts whose token ids are concatenated in ``ids``.
 
-        ``lengths`` must be non-increasing (the caller sorts), so equal lengths are adjacent.
+        ``lengths`` must be non-increasing (the caller sorts), so the first is the longest.
         """
         import torch
         import torch.nn.functional as F
 
-        runs = _runs(lengths)
-        positions = torch.cat([torch.arange(n) for n, count in runs for _ in range(count)])
+        count, width = len(lengths), int(lengths[0])
+        pos = torch.arange(width)
+        valid = pos[None, :] < torch.tensor(lengths)[:, None]  # (texts, width)
+        slots = (torch.arange(count)[:, None] * width + pos[None, :])[valid]  # token → padded slot
+        # keys past a text's end weigh exp(-inf) = 0, exactly as the reference's padding mask
+        mask = torch.zeros(count, 1, 1, width).masked_fill_(~valid[:, None, None, :], float("-inf"))
         x = F.embedding(ids, self.word) + self.token_type0
-        x = self.emb_ln(x + F.embedding(positions, self.position))
-        total, hidden = x.shape
-        heads, size = self.heads, self.head_size
-        scale = self.head_size**-0.5
+        x = self.emb_ln(x + F.embedding(pos.expand(count, width)[valid], self.position))
+        hidden, heads, size = x.shape[1], self.heads, self.head_size
         for layer in self.layers:
             qkv = F.linear(x, layer.qkv_weight, layer.qkv_bias)
-            context = torch.empty(total, hidden, dtype=x.dtype)
-            start = 0
-            for n, count in runs:
-                stop = start + n * count
-                # (count, n, 3, heads, size) → three (count, heads, n, size) views
-                q, k, v = qkv[start:stop].view(count, n, 3, heads, size).permute(2, 0, 3, 1, 4)
-                if n <= self.flash_above:
-                    out = _attention(q, k, v, scale)
-                else:
-                    out = F.scaled_dot_product_attention(q, k, v, scale=scale)
-                context[start:stop].view(count, n, heads, size).copy_(out.transpose(1, 2))
-                start = stop
+            padded = qkv.new_zeros(count * width, 3 * hidden).index_copy_(0, slots, qkv)
+            # (texts, width, 3, heads, size) → three (texts, heads, width, size) views
+            q, k, v = padded.view(count, width, 3, heads, size).permute(2, 0, 3, 1, 4)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=size**-0.5)
+            context = out.transpose(1, 2).reshape(count * width, hidden).index_select(0, slots)
             x = layer.ln1(F.linear(context, layer.out_weight, layer.out_bias) + x)
             inner = layer.act(F.linear(x, layer.up_weight, layer.up_bias))
             x = layer.ln2(F.linear(inner, layer.down_weight, layer.down_bias) + x)
@@ -162,27 +156,6 @@ def self_check(model: Any, packed: PackedBert, seed: int = 0) -> float:
             mask[row, : len(t)] = 1
         reference = model(input_ids=ids, attention_mask=mask).logits
     return float((fast - reference).abs().max())
-
-
-def _attention(q: Any, k: Any, v: Any, scale: float) -> Any:
-    """softmax(q kᵀ · scale) v over (texts, heads, n, size), as transformers' eager attention."""
-    import torch
-
-    count, heads, n, size = q.shape
-    q, k, v = (t.reshape(count * heads, n, size) for t in (q, k, v))
-    weights = torch.softmax(torch.bmm(q, k.transpose(1, 2)).mul_(scale), dim=-1)
-    return torch.bmm(weights, v).view(count, heads, n, size)
-
-
-def _runs(lengths: list[int]) -> list[tuple[int, int]]:
-    """(length, count) for each run of equal lengths, in order."""
-    runs: list[tuple[int, int]] = []
-    for n in lengths:
-        if runs and runs[-1][0] == n:
-            runs[-1] = (n, runs[-1][1] + 1)
-        else:
-            runs.append((n, 1))
-    return runs
 
 
 def _starts(lengths: list[int]) -> list[int]:

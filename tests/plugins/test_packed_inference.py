@@ -38,13 +38,15 @@ def _padded_reference(model: torch.nn.Module, texts: list[torch.Tensor]) -> torc
         return model(input_ids=ids, attention_mask=mask).logits
 
 
-@pytest.mark.parametrize("flash_above", [0, 64, 10_000])  # fused kernel everywhere, mixed, never
-def test_packed_logits_equal_the_models_forward(tiny_dir: Path, flash_above: int) -> None:
+@pytest.mark.parametrize(
+    "lengths",
+    [[120, 90, 90, 70, 64, 64, 64, 33, 17, 17, 5, 2, 1], [7, 7, 7], [1], [128, 3]],
+    ids=["mixed", "equal", "one-token", "longest-and-short"],
+)
+def test_packed_logits_equal_the_models_forward(tiny_dir: Path, lengths: list[int]) -> None:
     model = AutoModelForSequenceClassification.from_pretrained(tiny_dir).eval()
-    packed = PackedBert(model, flash_above=flash_above)
+    packed = PackedBert(model)
     generator = torch.Generator().manual_seed(0)
-    # runs of equal lengths, a lone length-1 text, texts both sides of flash_above=64
-    lengths = sorted([120, 90, 90, 70, 64, 64, 64, 33, 17, 17, 5, 2, 1], reverse=True)
     texts = [torch.randint(0, model.config.vocab_size, (n,), generator=generator) for n in lengths]
     with torch.inference_mode():
         fast = packed.logits(torch.cat(texts), lengths)
