@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         classifier = pipeline("text-classification", model=str(model_dir), device="cpu")
         handle.predict_proba(texts[:64])  # warm both sides
         pipeline_proba(classifier, texts[:64])
-        print(f"auditkit inference path: {handle.info.extra.get('inference')}")
+        print(f"auditkit inference path: {handle.inference_path}")
 
         def ours_cold() -> np.ndarray:
             handle.logit_cache = LogitCache()  # every run predicts every text

@@ -39,15 +39,18 @@ class TransformersHandle:
         progress: bool = True,
         batch_tokens: int = 0,
         packed: Any = None,
-        loader: Callable[[], tuple[Any, Any, Any]] | None = None,
+        loader: Callable[[], tuple[Any, Any, Any, str]] | None = None,
     ) -> None:
         self._model = model
         self._tokenizer = tokenizer
         # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
         self._packed = packed
-        # () -> (model, tokenizer, packed), run at the first model call: a re-run whose
+        # () -> (model, tokenizer, packed, path), run at the first model call: a re-run whose
         # predictions all come from the caches never imports torch or reads the weights
         self._loader = loader
+        # which forward predicts ("packed", or "transformers forward (why)"); runtime
+        # detail, so not in audit.json (a cached re-run never loads the model to know it)
+        self.inference_path = "not loaded yet"
         self.info = info
         self.batch_size = batch_size
         self.max_length = max_length
@@ -82,7 +85,12 @@ class TransformersHandle:
     def _load(self) -> None:
         if self._loader is not None:
             loader, self._loader = self._loader, None
-            self._model, self._tokenizer, self._packed = loader()
+            self.use(*loader())
+
+    def use(self, model: Any, tokenizer: Any, packed: Any, path: str) -> None:
+        """Predict with this model, tokenizer and packed runner (None: the model's forward)."""
+        self._loader = None
+        self._model, self._tokenizer, self._packed, self.inference_path = model, tokenizer, packed, path
 
     def cache_key(self) -> str:
         return "|".join(str(x) for x in (self.info.sha256, self.info.extra.get("base_sha256"), self.max_length))

@@ -33,25 +33,25 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
         info, weights, _ = _describe_full(model_dir)
         if weights.kind == "safetensors":
             _check_safetensors_dir(model_dir, info, weights)
-            info.extra["inference"] = "not run: every prediction came from the caches"
             build = lambda: _ready(  # noqa: E731
                 _build_model(model_dir, info.task, weights), load_tokenizer(model_dir), info, settings
             )
             return TransformersHandle(None, None, info, *handle_args, batch_tokens=batch_tokens, loader=build)
         model, tokenizer = _build_model(model_dir, info.task, weights), load_tokenizer(model_dir)
     info.num_parameters = int(sum(p.numel() for p in model.parameters()))
-    model, tokenizer, packed = _ready(model, tokenizer, info, settings)
-    return TransformersHandle(model, tokenizer, info, *handle_args, batch_tokens=batch_tokens, packed=packed)
+    handle = TransformersHandle(None, None, info, *handle_args, batch_tokens=batch_tokens)
+    handle.use(*_ready(model, tokenizer, info, settings))
+    return handle
 
 
-def _ready(model: Any, tokenizer: Any, info: ModelInfo, settings: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Eval mode, threads, and the packed runner when it fits: the model ready to predict."""
+def _ready(model: Any, tokenizer: Any, info: ModelInfo, settings: dict[str, Any]) -> tuple[Any, Any, Any, str]:
+    """Eval mode, threads, and the packed runner when it fits: (model, tokenizer, packed
+    runner or None, which path predicts)."""
     _set_threads(int(settings.get("threads", 0)))
     model.eval()
-    packed, info.extra["inference"] = None, "transformers forward"
-    if info.task == "sequence-classification":
-        packed, info.extra["inference"] = _fast_path(model, settings)
-    return model, tokenizer, packed
+    if info.task != "sequence-classification":
+        return model, tokenizer, None, "transformers forward"
+    return model, tokenizer, *_fast_path(model, settings)
 
 
 def _fast_path(model: Any, settings: dict[str, Any]) -> tuple[Any, str]:

@@ -60,9 +60,9 @@ def test_handle_matches_the_pipeline_labels_and_scores(tiny_dir: Path) -> None:
     texts += ["", "good " * 60, "bad"]  # empty, long (truncated at max_length), one word
     handle = load_handle(tiny_dir, _config(max_length=64, batch_tokens=256))
     handle.progress = False
-    assert handle.info.extra["inference"].startswith("not run")  # loaded at the first prediction
+    assert handle.inference_path == "not loaded yet"  # loaded at the first prediction
     ours = handle.predict_proba(texts)
-    assert handle.info.extra["inference"] == "packed"
+    assert handle.inference_path == "packed"
 
     classifier = pipeline("text-classification", model=str(tiny_dir), device="cpu")
     rows = classifier(texts, top_k=None, truncation=True, max_length=64)
@@ -79,7 +79,7 @@ def test_packed_and_padded_paths_give_the_same_predictions(tiny_dir: Path) -> No
     packed.progress = padded.progress = False
     np.testing.assert_allclose(packed.logits(texts), padded.logits(texts), atol=1e-5, rtol=0)
     assert packed.packed is not None
-    assert padded.packed is None and "packed = false" in padded.info.extra["inference"]
+    assert padded.packed is None and "packed = false" in padded.inference_path
 
 
 def test_unsupported_models_fall_back_to_their_own_forward(tmp_path: Path) -> None:
