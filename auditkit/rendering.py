@@ -13,7 +13,13 @@ subsetting through fontTools when libharfbuzz-subset0 is missing (0.7 s a docume
 ``overflow-wrap: anywhere`` (every cell's min-content width breaks at every letter:
 ``break-word`` instead), and matplotlib's SVG shape: id-only groups, CSS ``style``
 strings and an RDF block per chart (see :func:`auditkit.charts.clean_svg`, about half
-the SVG layout time). What remains is about 1 s a report, mostly text layout.
+the SVG layout time). matplotlib's default SVG (``svg.fonttype = "path"``: every glyph a
+``<use>`` of an outline) takes four times as long as text kept as text; clip paths cost
+little. Data tables: the automatic table layout measures every cell's smallest and
+largest width (a text layout each, twice) before laying it out, a fifth of a long
+report's time, so they get a fixed layout with :func:`column_shares`. The two PDFs are
+laid out side by side (:func:`auditkit_plugins.pdf_report.htmls_to_pdfs`).
+benchmarks/bench_reports.py measures all of it on the demo audit.
 """
 
 from __future__ import annotations
