@@ -8,7 +8,8 @@ or given with ``--model-dir``), audits it in-process, and keeps two SVGs of ever
 the plugins draw: auditkit's (:func:`auditkit.charts.figure_svg`) and matplotlib's default
 SVG of the same figure (:func:`auditkit.charts.reference_svg`: every glyph a path, CSS
 ``style`` strings, an id-only group around every artist). Then it times the render step
-with each.
+from the naive pipeline (matplotlib's default SVG inlined as it is, weasyprint's
+automatic table layout, one PDF after the other) to auditkit's, one change at a time.
 
     python benchmarks/bench_reports.py
     python benchmarks/bench_reports.py --model-dir auditkit-demo --runs 7
