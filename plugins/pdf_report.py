@@ -80,7 +80,7 @@ def htmls_to_pdfs(htmls: list[str]) -> list[tuple[bytes, list[str]]]:
     weasyprint is pure Python and holds the GIL, so the reports are laid out side by side
     in processes: the first (the longest, compliance) here, the others each in a worker
     process (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint logs
-    there is logged here) while a CPU core is free for it. The bytes are those
+    there is logged here) while a CPU core is free for it (:func:`_free_cores`). The bytes are those
     :func:`html_to_pdf` makes one after the other (a test checks). With one core, or when
     a worker cannot start or fails, the report is laid out here after the first.
     """
@@ -142,12 +142,18 @@ def worker_main() -> None:
 
 
 def _free_cores() -> int:
-    """CPU cores this process may use, less the one it runs on."""
+    """CPU cores this process may use that nothing keeps busy: less the one it runs on and
+    the others' share of the 1-minute load average (on a busy machine a worker process
+    only competes with this one, so the reports are laid out one after the other)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return cores - 1
+    try:
+        busy = max(os.getloadavg()[0], 1.0)  # this process counts as one
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = 1.0
+    return max(int(cores - busy + 0.5), 0)
 
 
 def _pdf_and_refusals(html: str, worker: bool = False) -> tuple[bytes, list[str], list[tuple[int, str]]]:

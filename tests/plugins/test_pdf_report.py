@@ -263,3 +263,13 @@ def test_a_worker_reports_the_urls_it_refused(monkeypatch) -> None:
     page = '<html><body><img src="http://127.0.0.1:9/x.png" alt="x"></body></html>'
     (_, here), (_, there) = pdf_report.htmls_to_pdfs([page, page.replace("x.png", "y.png")])
     assert here == ["http://127.0.0.1:9/x.png"] and there == ["http://127.0.0.1:9/y.png"]
+
+
+def test_a_worker_only_where_a_core_is_free(monkeypatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for load, free in ((0.1, 1), (1.3, 1), (1.7, 0), (5.0, 0)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert pdf_report._free_cores() == free, load
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert pdf_report._free_cores() == 0
