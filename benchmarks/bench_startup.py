@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     heavy = [sys.executable, "-c", f"import {', '.join(HEAVY)}"]
     for command in ([*auditkit, "--help"], [*auditkit, "plugins"], heavy):
         run(command)  # warm the file cache
-    table = _bench.Table(width=56)
+    table = _bench.Table(width=78)
     table.row("python -c pass (the interpreter alone)", _bench.timed(lambda: run([sys.executable, "-c", "pass"]),
                                                                     args.runs))
     base = table.row(f"python -c 'import {', '.join(HEAVY)}'",
