@@ -108,10 +108,15 @@ def to_chart(fig: Figure, name: str, title: str, alt: str) -> Chart:
     sentences that say what the chart shows in numbers. Both are required, as are axis
     labels with units on the plot itself.
     """
-    import matplotlib
-
     if not title.strip() or not alt.strip():
         raise ValueError(f"chart {name!r}: a chart needs a title and a text alternative (alt)")
+    return Chart(name=name, title=title, svg=figure_svg(fig, name), alt=alt)
+
+
+def figure_svg(fig: Figure, name: str) -> str:
+    """The figure as lean inline SVG: house text style, text as text, ids prefixed by ``name``."""
+    import matplotlib
+
     _apply_house_text_style(fig)
     style = getattr(fig, "_auditkit_style", _STYLE)
     buffer = io.StringIO()
@@ -119,8 +124,27 @@ def to_chart(fig: Figure, name: str, title: str, alt: str) -> Chart:
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "auditkit"})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prologue and DOCTYPE: it is inline
-    svg = _namespace_ids(svg, name)
-    return Chart(name=name, title=title, svg=clean_svg(svg), alt=alt)
+    return clean_svg(_namespace_ids(svg, name))
+
+
+def reference_svg(fig: Figure, name: str) -> str:
+    """The slow reference of :func:`figure_svg`: matplotlib's SVG with its default ``svg.*``
+    settings (every glyph a path, CSS ``style`` strings, metadata), ids prefixed alike.
+
+    The benchmark (benchmarks/bench_reports.py) renders reports from it and a test checks
+    that :func:`figure_svg` draws the same chart; reports never use it.
+    """
+    import matplotlib
+
+    _apply_house_text_style(fig)
+    style = dict(getattr(fig, "_auditkit_style", _STYLE))
+    for key in [k for k in style if k.startswith("svg.")]:
+        style[key] = matplotlib.rcParamsDefault[key]
+    buffer = io.StringIO()
+    with matplotlib.rc_context(style):
+        fig.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return _namespace_ids(svg[svg.index("<svg") :], name)
 
 
 def _apply_house_text_style(fig: Figure) -> None:

@@ -13,7 +13,13 @@ subsetting through fontTools when libharfbuzz-subset0 is missing (0.7 s a docume
 ``overflow-wrap: anywhere`` (every cell's min-content width breaks at every letter:
 ``break-word`` instead), and matplotlib's SVG shape: id-only groups, CSS ``style``
 strings and an RDF block per chart (see :func:`auditkit.charts.clean_svg`, about half
-the SVG layout time). What remains is about 1 s a report, mostly text layout.
+the SVG layout time). matplotlib's default SVG (``svg.fonttype = "path"``: every glyph a
+``<use>`` of an outline) takes four times as long as text kept as text; clip paths cost
+little. Data tables: the automatic table layout measures every cell's smallest and
+largest width (a text layout each, twice) before laying it out, a fifth of a long
+report's time, so they get a fixed layout with :func:`column_shares`. The two PDFs are
+laid out side by side (:func:`auditkit_plugins.pdf_report.htmls_to_pdfs`).
+benchmarks/bench_reports.py measures all of it on the demo audit.
 """
 
 from __future__ import annotations
@@ -176,6 +182,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         GENERIC_PARTIAL=GENERIC_PARTIAL,
         table_rows=table_rows,
         numeric_columns=numeric_columns,
+        column_shares=column_shares,
         section_key_numbers=section_key_numbers,
         is_number=_is_number,
         sort_findings=lambda findings: sorted(findings, key=lambda f: -severity_rank(f.severity)),
@@ -298,6 +305,50 @@ def section_key_numbers(section: Section, limit: int = 6) -> list[Fact]:
     """The metrics a section names in ``key_metrics``, as labelled values."""
     keys = getattr(section, "key_metrics", None) or []
     return [Fact(k, section.metrics[k]) for k in keys[:limit] if k in section.metrics]
+
+
+# A print line of table text in characters (A4 less margins at 8.5 pt) and a cell's
+# padding; only their ratio to the cell texts matters.
+_LINE_CHARS = 88
+_CELL_PADDING = 2
+
+
+def column_shares(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[int]:
+    """Percent widths for a data table's columns (summing to 100), chosen the way the CSS
+    automatic table layout chooses them, from the texts the table shows.
+
+    With these widths a data table is laid out with ``table-layout: fixed``: weasyprint's
+    automatic layout measures the smallest and largest width of every cell first (a text
+    layout per cell, twice), which is most of the time a long table takes. Each column
+    gets at least its longest word and grows towards its longest text.
+    """
+    header = [str(c) for c in frame.columns]
+    cells = [[format_number(v) if _is_number(v) else ("—" if v is None else str(v)) for v in row]
+             for row in table_rows(frame, limit)]
+    smallest, largest = [], []
+    for j, title in enumerate(header):
+        texts = [title, *(row[j] for row in cells)]
+        smallest.append(max(len(w) for t in texts for w in (t.split() or [""])) + _CELL_PADDING)
+        largest.append(max(len(t) for t in texts) + _CELL_PADDING)
+    low, high = sum(smallest), sum(largest)
+    if high <= _LINE_CHARS or high == low:
+        widths = [float(w) for w in largest]
+    elif low >= _LINE_CHARS:
+        widths = [float(w) for w in smallest]
+    else:
+        grow = (_LINE_CHARS - low) / (high - low)
+        widths = [lo + (hi - lo) * grow for lo, hi in zip(smallest, largest, strict=True)]
+    return _percentages(widths)
+
+
+def _percentages(widths: list[float]) -> list[int]:
+    """Whole percentages in proportion to ``widths`` that sum to 100 (largest remainders)."""
+    total = sum(widths) or 1.0
+    exact = [100 * w / total for w in widths]
+    shares = [max(int(x), 1) for x in exact]
+    for j in sorted(range(len(exact)), key=lambda j: int(exact[j]) - exact[j])[: max(100 - sum(shares), 0)]:
+        shares[j] += 1
+    return shares
 
 
 def numeric_columns(frame: Any) -> set[int]:

@@ -15,36 +15,23 @@ Run it on a quiet machine: the table shows median, min and max of several runs.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from functools import partial
-from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench
 
 
 def environment() -> str:
-    libs = ", ".join(f"{n} {version(n)}" for n in ("numpy", "pandas", "scikit-learn", "fairlearn"))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"python {platform.python_version()}, {libs}\nCPU: {cpu_model()}, {os.cpu_count()} logical cores; "
-            f"load average {load}")
+    return _bench.environment(("numpy", "pandas", "scikit-learn", "fairlearn"))
 
 
 def make_data(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
+import os
+import pickle
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,13 +50,12 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
     env = environment_for(audit)
     written = []
     refused: list[str] = []
-    for kind in REPORTS:
-        fetcher = make_fetcher()
-        pdf = html_to_pdf(render_report(audit, kind, env), fetcher)
+    pdfs = htmls_to_pdfs([render_report(audit, kind, env) for kind in REPORTS])
+    for kind, (pdf, refused_here) in zip(REPORTS, pdfs, strict=True):
         path = Path(out_dir) / f"{kind}.pdf"
         path.write_bytes(pdf)
         written.append(path)
-        refused.extend(fetcher.refused)
+        refused.extend(refused_here)
     if refused:
         shown = ", ".join(sorted(set(refused))[:5])
         audit.findings.append(
@@ -68,6 +72,102 @@ def html_to_pdf(html: str, fetcher: Any = None) -> bytes:
 
     document = weasyprint.HTML(string=html, url_fetcher=fetcher or make_fetcher(), media_type="print")
     return document.write_pdf()
+
+
+def htmls_to_pdfs(htmls: list[str]) -> list[tuple[bytes, list[str]]]:
+    """Several reports at once: ``(pdf, refused URLs)`` each, in order.
+
+    weasyprint is pure Python and holds the GIL, so the reports are laid out side by side
+    in processes: the first (the longest, compliance) here, the others each in a worker
+    process (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint logs
+    there is logged here) while a CPU core is free for it (:func:`_free_cores`). The bytes are those
+    :func:`html_to_pdf` makes one after the other (a test checks). With one core, or when
+    a worker cannot start or fails, the report is laid out here after the first.
+    """
+    workers = [_start_worker(html) for html in htmls[1 : 1 + _free_cores()]]
+    first = _pdf_and_refusals(htmls[0])[:2]
+    results = [first]
+    for i, html in enumerate(htmls[1:]):
+        done = workers[i]() if i < len(workers) else None
+        if done is None:
+            results.append(_pdf_and_refusals(html)[:2])
+            continue
+        pdf, refused, records = done
+        for level, message in records:
+            logging.getLogger("weasyprint").log(level, "%s", message)
+        results.append((pdf, refused))
+    return results
+
+
+_WORKER = (
+    "import sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "  # the folder it runs in is no package
+    "from auditkit_plugins.pdf_report import worker_main; worker_main()"
+)
+
+
+def _start_worker(html: str) -> Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]:
+    """Start laying out ``html`` in a worker process; the returned call waits for the result
+    (``None`` when the worker could not start or failed)."""
+    import subprocess
+    import threading
+
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError:
+        return lambda: None
+    output: list[bytes] = []
+    thread = threading.Thread(target=lambda: output.append(proc.communicate(html.encode("utf-8"))[0]), daemon=True)
+    thread.start()
+
+    def result() -> tuple[bytes, list[str], list[tuple[int, str]]] | None:
+        thread.join()
+        if proc.returncode != 0 or not output:
+            return None
+        try:
+            return pickle.loads(output[0])  # our own worker's answer
+        except Exception:
+            return None
+
+    return result
+
+
+def worker_main() -> None:
+    """A worker process of :func:`htmls_to_pdfs`: report HTML on stdin, a pickled
+    ``(pdf, refused URLs, weasyprint log records)`` on stdout."""
+    html = sys.stdin.buffer.read().decode("utf-8")
+    result = _pdf_and_refusals(html, worker=True)
+    sys.stdout.buffer.write(pickle.dumps(result))
+    sys.stdout.flush()
+
+
+def _free_cores() -> int:
+    """CPU cores this process may use that nothing keeps busy: less the one it runs on and
+    the others' share of the 1-minute load average (on a busy machine a worker process
+    only competes with this one, so the reports are laid out one after the other)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        busy = max(os.getloadavg()[0], 1.0)  # this process counts as one
+    except (AttributeError, OSError):  # no load average (Windows)
+        busy = 1.0
+    return max(int(cores - busy + 0.5), 0)
+
+
+def _pdf_and_refusals(html: str, worker: bool = False) -> tuple[bytes, list[str], list[tuple[int, str]]]:
+    """One PDF, the URLs its fetcher refused and (in a worker process) what weasyprint logged."""
+    records: list[tuple[int, str]] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: records.append((record.levelno, record.getMessage()))  # type: ignore[method-assign]
+    if worker:
+        logging.getLogger("weasyprint").addHandler(handler)
+    fetcher = make_fetcher()
+    try:
+        return html_to_pdf(html, fetcher), fetcher.refused, records
+    finally:
+        logging.getLogger("weasyprint").removeHandler(handler)
 
 
 def make_fetcher() -> Any:

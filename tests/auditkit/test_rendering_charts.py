@@ -139,3 +139,100 @@ def test_clean_svg_refuses_what_is_not_svg(markup: str) -> None:
 def test_report_shows_a_note_instead_of_a_broken_chart() -> None:
     html = str(chart_svg(Chart("x", "X", "<script>alert(1)</script>", "alt")))
     assert html.startswith('<p class="chart-missing">Chart not shown:') and "<script>" not in html
+
+
+# --------------------------------------------------------------------------------------
+# the fast SVG against its slow reference: matplotlib's default SVG of the same figure
+# --------------------------------------------------------------------------------------
+
+
+def _marks(svg: str, reference: bool) -> dict[str, object]:
+    """What a chart shows: its texts in order, every drawn path and every placed marker.
+
+    In the reference each text is glyph outlines (``<use>`` of ``DejaVuSans-*`` paths) with
+    the text in a comment before it; in the fast SVG it is a ``<text>``. Coordinates are
+    compared to 0.1 pt (a text laid out as text may move a tick by a few thousandths).
+    """
+    root = ET.fromstring(svg[svg.index("<svg") :])
+    definitions = {e.get("id"): e for e in root.iter() if e.get("id")}
+
+    def geometry(d: str | None) -> str:
+        return re.sub(r"-?\d+\.\d+", lambda m: f"{float(m.group()):.1f}", " ".join((d or "").split()))
+
+    paths, markers, images = [], [], 0
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        ident = element.get("id") or ""
+        if tag == "path" and "DejaVu" not in ident:
+            paths.append(geometry(element.get("d")))
+        elif tag == "use":
+            href = element.get("href") or element.get(f"{{{XLINK}}}href") or ""
+            if "DejaVu" not in href:
+                target = definitions[href[1:]]
+                where = f"{geometry(element.get('x'))},{geometry(element.get('y'))}"
+                markers.append(f"{geometry(target.get('d'))} at {where}")
+        images += tag == "image"
+    if reference:
+        texts = re.findall(r"<!-- (.*?) -->", svg)
+    else:
+        texts = ["".join(t.itertext()) for t in root.iter(f"{{{SVG_NS}}}text")]
+    return {"texts": texts, "paths": sorted(paths), "markers": sorted(markers), "images": images}
+
+
+XLINK = "http://www.w3.org/1999/xlink"
+
+
+def _elements(svg: str) -> int:
+    return sum(1 for _ in ET.fromstring(svg[svg.index("<svg") :]).iter())
+
+
+def _busy_figure():
+    fig, (left, right) = new_figure(width=7.2, height=3.4, ncols=2)
+    left.bar(["north", "south", "east", "west"], [0.31, 0.52, 0.27, 0.44], label="selection rate", hatch="//")
+    left.errorbar([0, 1, 2, 3], [0.3, 0.5, 0.3, 0.4], yerr=0.05, fmt="o", color="#000000", label="95 % interval")
+    left.tick_params(axis="x", labelrotation=30)
+    left.set_ylabel("rate (share)")
+    left.set_title("Rates by region")
+    left.legend()
+    right.plot(range(50), [(i % 7) / 7 for i in range(50)], marker="s", markersize=3, label="loss")
+    right.fill_between(range(50), 0, [(i % 5) / 10 for i in range(50)], alpha=0.3)
+    right.axhline(0.5, linestyle="--")
+    right.set_xlabel("step")
+    right.annotate("peak", (6, 6 / 7))
+    return fig
+
+
+def test_fast_svg_draws_what_matplotlibs_default_svg_draws() -> None:
+    from auditkit.charts import figure_svg, reference_svg
+
+    fig = _busy_figure()
+    reference, fast = reference_svg(fig, "busy"), figure_svg(fig, "busy")
+    ref_marks, fast_marks = _marks(reference, reference=True), _marks(fast, reference=False)
+    assert fast_marks == ref_marks
+    assert fast_marks["images"] == 0 and len(fast_marks["paths"]) > 20  # vector, and something drawn
+    assert {"Rates by region", "north", "rate (share)", "selection rate", "peak"} <= set(fast_marks["texts"])
+    # what weasyprint pays for: the glyph outlines and the id-only groups are gone
+    assert _elements(fast) < _elements(reference) / 2 and len(fast) < len(reference) / 2
+
+
+def test_plugin_charts_keep_their_data(monkeypatch) -> None:
+    """A real plugin chart (the valuation waterfall): same bars, labels and values as the reference."""
+    from auditkit_plugins.business.charts import waterfall_chart
+
+    import auditkit.charts as charts
+
+    references: dict[str, str] = {}
+    fast = charts.figure_svg
+
+    def both(fig, name: str) -> str:
+        references[name] = charts.reference_svg(fig, name)
+        return fast(fig, name)
+
+    monkeypatch.setattr(charts, "figure_svg", both)
+    steps = [("V technology", 51_000.0), ("− C privacy", -4_000.0), ("+ g(P*) market", 23_906.0),
+             ("× F fairness", -30_000.0)]
+    chart = waterfall_chart(steps, 40_906.0, "EUR")
+    ref_marks = _marks(references["valuation-waterfall"], reference=True)
+    fast_marks = _marks(chart.svg, reference=False)
+    assert fast_marks == ref_marks
+    assert {"V technology", "51,000", "-30,000", "40,906", "risk-adjusted"} <= set(fast_marks["texts"])

@@ -223,3 +223,53 @@ def test_pdftotext_layout_and_first_page_png(rendered, tmp_path: Path) -> None:
         r, g, b = np.asarray(cover.convert("RGB"), dtype=int).transpose(2, 0, 1)
         vermillion = int(((abs(r - 213) < 25) & (abs(g - 94) < 25) & (b < 40)).sum())
         assert vermillion > 20  # the FAIL verdict badge is drawn in colour on the cover
+
+
+@pytest.fixture(scope="module")
+def two_reports() -> tuple[list[str], list[bytes]]:
+    """Both reports' HTML and their PDFs made one after the other (the slow reference)."""
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    try:
+        audit = build_report_audit()
+        htmls = [render_report(audit, kind) for kind in pdf_report.REPORTS]
+        return htmls, [pdf_report.html_to_pdf(html) for html in htmls]
+    finally:
+        if old is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old
+
+
+def test_reports_side_by_side_are_the_bytes_of_one_after_the_other(two_reports, monkeypatch) -> None:
+    htmls, serial = two_reports
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr(pdf_report, "_free_cores", lambda: 1)  # a worker process even on one core
+    assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
+
+
+def test_a_failing_worker_process_costs_time_not_the_report(two_reports, monkeypatch) -> None:
+    htmls, serial = two_reports
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.setattr(pdf_report, "_free_cores", lambda: 1)
+    monkeypatch.setattr(pdf_report, "_WORKER", "import sys; sys.exit(3)")
+    assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
+    monkeypatch.setattr(pdf_report, "_free_cores", lambda: 0)  # one core: no worker at all
+    assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
+
+
+def test_a_worker_reports_the_urls_it_refused(monkeypatch) -> None:
+    monkeypatch.setattr(pdf_report, "_free_cores", lambda: 1)
+    page = '<html><body><img src="http://127.0.0.1:9/x.png" alt="x"></body></html>'
+    (_, here), (_, there) = pdf_report.htmls_to_pdfs([page, page.replace("x.png", "y.png")])
+    assert here == ["http://127.0.0.1:9/x.png"] and there == ["http://127.0.0.1:9/y.png"]
+
+
+def test_a_worker_only_where_a_core_is_free(monkeypatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for load, free in ((0.1, 1), (1.3, 1), (1.7, 0), (5.0, 0)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert pdf_report._free_cores() == free, load
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert pdf_report._free_cores() == 0
