@@ -140,10 +140,13 @@ def test_plugins_command_lists_builtins() -> None:
 def test_console_script_subprocess(tiny_model_dir: Path, tmp_path: Path) -> None:
     """Once through the installed console script, as a user runs it."""
     import subprocess
+    import sys
 
+    # the script installed beside this python (its venv need not be on PATH)
+    script = shutil.which("auditkit", path=str(Path(sys.executable).parent)) or "auditkit"
     out = tmp_path / "out"
     proc = subprocess.run(
-        ["auditkit", "run", str(tiny_model_dir), "--out", str(out), "--format", "json,md"],
+        [script, "run", str(tiny_model_dir), "--out", str(out), "--format", "json,md"],
         capture_output=True,
         text=True,
         timeout=300,
