@@ -30,10 +30,3 @@ def _load_helper(name: str) -> None:
 
 _load_helper("reportaudit")  # the hand-built Audit the report tests render
 
-
-def pytest_collection_modifyitems(items: list) -> None:
-    """Files that hold a ``slow`` test first (each file's own order kept): under xdist's
-    --dist loadfile the long files start at once instead of ending the run on one worker
-    while the other has nothing left to do."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
