@@ -11,6 +11,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # third-party plugins installed in the environment must not change the built-ins' tests
 os.environ.setdefault("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
+# One torch thread (before torch is imported; subprocesses inherit it): the test models are
+# tiny, and on a 2-core machine two threads per process only wait on each other, several
+# times slower once anything else runs; set OMP_NUM_THREADS to choose otherwise.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 pytest_plugins = ["auditkit.testing"]
 
@@ -25,3 +29,4 @@ def _load_helper(name: str) -> None:
 
 
 _load_helper("reportaudit")  # the hand-built Audit the report tests render
+

@@ -53,7 +53,8 @@ def test_every_plugin_package_is_listed_for_setuptools() -> None:
 @pytest.mark.slow
 def test_audit_from_the_installed_wheel(wheel: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    # no pip of its own (ensurepip costs seconds): this environment's pip installs into it
+    venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
     # the heavy dependencies come from this environment; auditkit itself only from the wheel
     site = Path(
@@ -62,7 +63,10 @@ def test_audit_from_the_installed_wheel(wheel: Path, tmp_path: Path, tiny_model_
         ).strip()
     )
     (site / "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
     where = subprocess.check_output(
         [
             python,

@@ -75,7 +75,9 @@ def _leftovers(out: Path) -> list[Path]:
 def _wait_for_first_chunk(proc: subprocess.Popen, out: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if list(out.glob(".cache/predictions/*.parts/*.npz")):
+        # a finished chunk, not the temporary file it is written to first (pathlib's * matches
+        # dotfiles: killed while that was half-written, the run would have saved nothing)
+        if [p for p in out.glob(".cache/predictions/*.parts/*.npz") if not p.name.startswith(cache.TMP_PREFIX)]:
             return
         if proc.poll() is not None:
             pytest.fail(f"auditkit ended before the first chunk was saved: {proc.stderr.read()}")

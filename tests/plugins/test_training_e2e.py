@@ -102,11 +102,35 @@ def _missing_builtins() -> list[str]:
     return [name for name, module in BUILTIN_PLUGINS if importlib.util.find_spec(module) is None]
 
 
+# The real --quick path with a smaller audit sample: the audit's cost grows with the rows
+# MiniLM re-scores (predictions, counterfactual texts, membership samples), not the path.
+SMALL_QUICK_AUDIT = {
+    "data": {"max_rows": 200},
+    "fairness": {"auc_bootstrap": 20},
+    "fairness.counterfactual": {"max_texts": 10, "max_pairs": 30},
+    "privacy.membership": {"sample_size": 40},
+}
+
+
+def test_quick_demo_config_carries_the_quick_audit_settings() -> None:
+    from auditkit_plugins.training import demo
+
+    config = demo.audit_config(pairs=True, quick=True)
+    for section, values in demo.QUICK_AUDIT.items():
+        assert {key: config[section][key] for key in values} == values
+    assert config["data"]["max_rows"] == 800 and "max_rows" not in demo.audit_config(pairs=True)["data"]
+
+
 @pytest.mark.slow
-def test_demo_quick_end_to_end(tmp_path: Path) -> None:
+def test_demo_quick_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditkit_plugins.training import demo
+
+    from auditkit.config import tomllib
+
     missing = _missing_builtins()
     if missing:  # a branch without every built-in yet: the demo runs them all
         pytest.skip(f"built-in plugins not in this tree yet: {', '.join(missing)}")
+    monkeypatch.setattr(demo, "QUICK_AUDIT", SMALL_QUICK_AUDIT)
     model, reports = tmp_path / "demo-model", tmp_path / "demo-reports"
     result = run_cli(["demo", "--quick", "--out", model, "--reports", reports, "--quiet"])
     assert result.exit_code == 0, result.stderr[-3000:]
@@ -114,9 +138,11 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert record["tool"] == "auditkit demo" and record["result"]["global_step"] == 3
     assert record["base_model"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert [s["name"] for s in record["sources"]][:2] == ["HateCheck", "Wikipedia Talk comments"]
+    written = tomllib.loads((model / "auditkit.toml").read_text(encoding="utf-8"))
+    assert written["privacy"]["membership"] == {"sample_size": 40}
     audit = read_audit_json(reports / "demo-model" / "audit.json")
     # --quick audits a seeded sample of the 3,200 madlibs rows (the full demo audits them all)
-    assert audit["dataset"]["rows"] == 800 and audit["dataset"]["sensitive"] == ["identity"]
+    assert audit["dataset"]["rows"] == 200 and audit["dataset"]["sensitive"] == ["identity"]
     assert len(pd.read_csv(model / "madlibs.csv")) == 3200
     training = audit["sections"]["training"]
     assert {t["name"] for t in training["tables"]} >= {"per_class", "sources", "provenance"}
@@ -124,4 +150,4 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     assert str(reports / "demo-model") in result.stdout
     fairness = audit["sections"]["fairness"]
     pairs = [c for c in fairness["counterfactual"] if c["kind"] == "pairs"]
-    assert pairs and pairs[0]["texts"] == 150  # the shipped fuzzed/non-fuzzed pairs were scored
+    assert pairs and pairs[0]["texts"] == 30  # a seeded sample of the shipped fuzzed/non-fuzzed pairs was scored
