@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_group_metrics import environment
+import _bench
 
 ROWS = 10_000
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--runs", type=int, default=3, help="cold runs, each followed by a cached re-run")
     args = parser.parse_args(argv)
-    print(environment())
+    print(_bench.environment(("torch", "transformers", "fairlearn", "weasyprint", "matplotlib")))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         source = args.model or demo_model(work)

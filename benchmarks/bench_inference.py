@@ -26,14 +26,14 @@ import statistics
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_group_metrics import cpu_model, timed
+import _bench
+from bench_group_metrics import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ROOT / "plugins" / "training" / "data" / "demo_train.csv"
@@ -117,10 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from auditkit.logit_cache import LogitCache
 
-    libs = ", ".join(f"{n} {version(n)}" for n in ("torch", "transformers", "tokenizers"))
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"{libs}\nCPU: {cpu_model()}, {os.cpu_count()} logical cores, torch threads {torch.get_num_threads()}; "
-          f"load average {load}")
+    print(_bench.environment(("torch", "transformers", "tokenizers")) + f"; torch threads {torch.get_num_threads()}")
     texts = load_texts(args.texts)
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = build_model(Path(tmp) / "minilm-classifier")

@@ -25,7 +25,7 @@ def auditkit_config_schema() -> ConfigSection:
             Option(
                 "batch_tokens",
                 "int",
-                4096,
+                2048,
                 "most word pieces per inference batch (0: no limit); texts of similar length are batched together",
                 minimum=0,
             ),
