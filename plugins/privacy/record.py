@@ -8,13 +8,13 @@ elsewhere or correct a record.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditkit.errors import ConfigError, DataError
+from auditkit.errors import ConfigError, DataError, ModelDirError
+from auditkit.model_dir import read_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,10 +37,11 @@ def read_record(model_dir: str | Path) -> TrainingRecord:
     path = Path(model_dir) / RECORD_FILE
     if not path.is_file():
         return TrainingRecord()
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path}: not a readable JSON training record ({exc}); fix or remove the file") from None
+    try:  # size-capped: a model dir is untrusted input
+        body = read_json(path.parent, path.name)
+    except (ModelDirError, OSError) as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise DataError(f"{path}: not a readable JSON training record ({reason}); fix or remove the file") from None
     if not isinstance(body, dict):
         raise DataError(f"{path}: the training record must be a JSON object")
     dp = body.get("dp")

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditkit.errors import ModelDirError
 from auditkit.model import Audit, Calculation, Section, Table
+from auditkit.model_dir import read_json
 
 RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 
@@ -31,10 +33,10 @@ class Files:
 
 
 def _read_json(path: Path, files: Files) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        files.problems.append(f"{path.name}: unreadable ({type(exc).__name__}: {exc})")
+    try:  # size-capped: a model dir is untrusted input
+        value = read_json(path.parent, path.name)
+    except (ModelDirError, OSError) as exc:
+        files.problems.append(f"{path.name}: unreadable ({str(exc).removeprefix(f'{path}: ')})")
         return None
     if not isinstance(value, dict):
         files.problems.append(f"{path.name}: expected a JSON object")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from auditkit.testing import read_audit_json
+
 GB = 1 << 30
 
 
@@ -110,3 +112,13 @@ def test_model_card_keeps_ordinary_front_matter(tiny_model_dir: Path) -> None:
         "model-index": [{"name": "tox", "results": [{"metrics": [{"type": "f1", "value": 0.91}]}]}],
         "text": "# Tox\nA classifier.",
     }
+
+
+@pytest.mark.parametrize("name", ["trainer_state.json", "training.json"])
+def test_one_gigabyte_training_record(tiny_model_dir: Path, audit_run, name: str) -> None:
+    """The training evidence is read with the same cap: refused in a finding, not read whole."""
+    _sparse(tiny_model_dir / name)
+    outcome = audit_run(tiny_model_dir)
+    text = json.dumps(read_audit_json(outcome.out / outcome.name / "audit.json"))
+    assert f"{name}" in text and "limit" in text
+    assert "Traceback" not in outcome.result.stderr
