@@ -7,13 +7,15 @@ the second run of an unchanged audit never calls the model, and a text met twice
 run (an original sentence in a counterfactual pair that is also an evaluation row) is
 predicted once.
 
-One file per model key, ``OUT/.cache/logits/<key>.npz``: the texts (UTF-8 bytes and end
-offsets) and their logits, written atomically at the end of a run, read with
-``allow_pickle=False``.
+One file per model key, ``OUT/.cache/logits/<key>.npz``: the SHA-256 of each text and its
+logits, written atomically at the end of a run, read with ``allow_pickle=False``. The
+texts themselves are never written: evaluation data may hold personal data, and a cache
+folder must not become a second copy of it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -32,13 +34,17 @@ def logit_cache_file(out_root: Path, model_key: str) -> Path:
     return out_root / ".cache" / "logits" / f"{value_sha256(['logits', model_key])}.npz"
 
 
+def text_digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
 class LogitCache:
-    """text → logits row for one model; ``path`` None keeps it in memory only."""
+    """text digest → logits row for one model; ``path`` None keeps it in memory only."""
 
     def __init__(self, path: Path | None = None, read: bool = True) -> None:
         self.path = path
-        self.rows: dict[str, np.ndarray] = {}
-        self.used: set[str] = set()  # texts this run asked for: the file keeps only those
+        self.rows: dict[bytes, np.ndarray] = {}
+        self.used: set[bytes] = set()  # texts this run asked for: the file keeps only those
         self.added = 0
         if path is not None and read:
             self._read(path)
@@ -47,20 +53,22 @@ class LogitCache:
         """Copy known logits into ``out``; return the indices of texts still to predict."""
         todo = []
         for i, text in enumerate(texts):
-            row = self.rows.get(text)
+            key = text_digest(text)
+            row = self.rows.get(key)
             if row is not None and row.shape == out.shape[1:]:
                 out[i] = row
-                self.used.add(text)
+                self.used.add(key)
             else:
                 todo.append(i)
         return todo
 
     def add(self, texts: Sequence[str], logits: np.ndarray) -> None:
         for text, row in zip(texts, logits, strict=True):
-            if text not in self.rows:
+            key = text_digest(text)
+            if key not in self.rows:
                 self.added += 1
-            self.rows[text] = row
-            self.used.add(text)
+            self.rows[key] = row
+            self.used.add(key)
 
     def save(self) -> bool:
         """Write the texts this run used, when that changes the file; False when the disk
@@ -71,16 +79,14 @@ class LogitCache:
             return True
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            texts = [t for t in self.rows if t in self.used]
+            keys = [k for k in self.rows if k in self.used]
             fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=self.path.parent)
             try:
-                encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
                 with os.fdopen(fd, "wb") as handle:
                     np.savez(
                         handle,
-                        text_bytes=np.frombuffer(b"".join(encoded), dtype=np.uint8),
-                        text_ends=np.cumsum([len(b) for b in encoded], dtype=np.int64),
-                        logits=np.stack([self.rows[t] for t in texts]),
+                        digests=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32),
+                        logits=np.stack([self.rows[k] for k in keys]),
                     )
                 os.replace(tmp, self.path)
             except BaseException:
@@ -96,11 +102,9 @@ class LogitCache:
 
         try:
             with np.load(path, allow_pickle=False) as data:
-                blob, ends, logits = data["text_bytes"].tobytes(), data["text_ends"].tolist(), data["logits"]
-            if logits.ndim != 2 or len(ends) != len(logits):
+                digests, logits = data["digests"], data["logits"]
+            if logits.ndim != 2 or digests.shape != (len(logits), 32) or digests.dtype != np.uint8:
                 return
-            starts = [0, *ends[:-1]]
-            texts = [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends, strict=True)]
-            self.rows = dict(zip(texts, logits, strict=True))
+            self.rows = {bytes(d): row for d, row in zip(digests, logits, strict=True)}
         except Exception:  # truncated or foreign: a miss, the model runs again
             self.rows = {}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from auditkit.logit_cache import LogitCache
+from auditkit.logit_cache import LogitCache, text_digest
 from auditkit.testing import read_audit_json, run_cli
 
 TEXTS = ["plain", "ünïcödé ✓", "", "trailing nul\x00", "a" * 5000]
@@ -34,7 +34,22 @@ def test_file_keeps_only_the_texts_a_run_used(tmp_path: Path) -> None:
     second.fill(["kept"], np.zeros((1, 2)))
     second.add(["new"], np.zeros((1, 2)))
     second.save()
-    assert sorted(LogitCache(path).rows) == ["kept", "new"]
+    assert set(LogitCache(path).rows) == {text_digest("kept"), text_digest("new")}
+
+
+def test_the_file_holds_no_text(tmp_path: Path) -> None:
+    """Evaluation texts may be personal data: only their SHA-256 reaches the disk."""
+    import zipfile
+
+    path = tmp_path / "c.npz"
+    cache = LogitCache(path)
+    secret = "Call Jane Roe on +44 20 7946 0958"
+    cache.add([secret], np.ones((1, 2)))
+    cache.save()
+    with zipfile.ZipFile(path) as archive:
+        raw = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"Jane" not in raw and "Jane".encode("utf-32-le") not in raw
+    assert text_digest(secret) in raw
 
 
 def test_unreadable_or_mismatched_entries_are_misses(tmp_path: Path) -> None:
