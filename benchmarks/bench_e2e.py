@@ -69,13 +69,9 @@ def grow_madlibs(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
 def write_full_audit_config(model: Path) -> None:
     """The demo's audit settings without --quick's sampling: every row is audited."""
     from auditkit_plugins.training.demo import audit_config
+    from auditkit_plugins.training.records import toml_document
 
-    from auditkit.config import toml_key, toml_value
-
-    lines = []
-    for section, values in audit_config(pairs=True).items():
-        lines += [f"[{section}]", *(f"{toml_key(k)} = {toml_value(v)}" for k, v in values.items()), ""]
-    (model / "auditkit.toml").write_text("\n".join(lines), encoding="utf-8")
+    (model / "auditkit.toml").write_text(toml_document(audit_config(pairs=True), []), encoding="utf-8")
 
 
 def timed_run(model: Path, out: Path) -> tuple[float, dict[str, float]]:

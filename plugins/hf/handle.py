@@ -31,22 +31,20 @@ class TransformersHandle:
 
     def __init__(
         self,
-        model: Any,
-        tokenizer: Any,
         info: ModelInfo,
         batch_size: int,
         max_length: int,
         progress: bool = True,
         batch_tokens: int = 0,
-        packed: Any = None,
         loader: Callable[[], tuple[Any, Any, Any, str]] | None = None,
     ) -> None:
-        self._model = model
-        self._tokenizer = tokenizer
+        self._model: Any = None
+        self._tokenizer: Any = None
         # a PackedBert (plugins/hf/packed.py) for the padding-free path, or None
-        self._packed = packed
+        self._packed: Any = None
         # () -> (model, tokenizer, packed, path), run at the first model call: a re-run whose
-        # predictions all come from the caches never imports torch or reads the weights
+        # predictions all come from the caches never imports torch or reads the weights;
+        # without a loader, ``use`` gives the handle its model
         self._loader = loader
         # which forward predicts ("packed", or "transformers forward (why)"); runtime
         # detail, so not in audit.json (a cached re-run never loads the model to know it)
@@ -77,11 +75,6 @@ class TransformersHandle:
         self._load()
         return self._packed
 
-    @packed.setter
-    def packed(self, value: Any) -> None:
-        self._load()
-        self._packed = value
-
     def _load(self) -> None:
         if self._loader is not None:
             loader, self._loader = self._loader, None
@@ -89,7 +82,6 @@ class TransformersHandle:
 
     def use(self, model: Any, tokenizer: Any, packed: Any, path: str) -> None:
         """Predict with this model, tokenizer and packed runner (None: the model's forward)."""
-        self._loader = None
         self._model, self._tokenizer, self._packed, self.inference_path = model, tokenizer, packed, path
 
     def cache_key(self) -> str:

@@ -32,14 +32,15 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     else:
         info, weights, _ = _describe_full(model_dir)
         if weights.kind == "safetensors":
-            _check_safetensors_dir(model_dir, info, weights)
+            _check_safetensors(info, weights)
+            _check_tokenizer_files(model_dir)
             build = lambda: _ready(  # noqa: E731
-                _build_model(model_dir, info.task, weights), load_tokenizer(model_dir), info, settings
+                _build_model(model_dir, info.task, weights), _open_tokenizer(model_dir), info, settings
             )
-            return TransformersHandle(None, None, info, *handle_args, batch_tokens=batch_tokens, loader=build)
+            return TransformersHandle(info, *handle_args, batch_tokens=batch_tokens, loader=build)
         model, tokenizer = _build_model(model_dir, info.task, weights), load_tokenizer(model_dir)
     info.num_parameters = int(sum(p.numel() for p in model.parameters()))
-    handle = TransformersHandle(None, None, info, *handle_args, batch_tokens=batch_tokens)
+    handle = TransformersHandle(info, *handle_args, batch_tokens=batch_tokens)
     handle.use(*_ready(model, tokenizer, info, settings))
     return handle
 
@@ -68,15 +69,16 @@ def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) 
     """A full model dir. ``task_hint`` (task, labels) builds a classifier on a plain encoder
     base (a LoRA adapter that carries its own head)."""
     info, weights, labels = _describe_full(model_dir, task_hint)
+    if weights.kind == "safetensors":
+        _check_safetensors(info, weights)
     model = _build_model(model_dir, info.task, weights, labels if task_hint else None)
     return model, load_tokenizer(model_dir), info
 
 
-def _check_safetensors_dir(model_dir: Path, info: ModelInfo, weights: checks.WeightFiles) -> None:
-    """Validate the weights and tokenizer files without loading them; count the parameters
-    from the safetensors headers (the shapes), so no tensor is read."""
+def _check_safetensors(info: ModelInfo, weights: checks.WeightFiles) -> None:
+    """Validate the weight files' headers without reading a tensor; count the parameters
+    from their shapes."""
     headers = [checks.check_safetensors(path) for path in weights.files]
-    _check_tokenizer_files(model_dir)
     info.num_parameters = sum(
         math.prod(entry["shape"])
         for header in headers
@@ -128,9 +130,7 @@ def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels
         hf_config.num_labels = len(labels)
     if weights.kind == "pickle":
         return _from_pickle(cls, hf_config, weights.files[0])
-    for path in weights.files:
-        checks.check_safetensors(path)
-    try:
+    try:  # the headers were checked (_check_safetensors) before any tensor is read
         return cls.from_pretrained(
             model_dir, config=hf_config, local_files_only=True, trust_remote_code=False, use_safetensors=True
         )
@@ -173,10 +173,15 @@ def _check_tokenizer_files(model_dir: Path) -> None:
 
 
 def load_tokenizer(model_dir: Path) -> Any:
+    _check_tokenizer_files(model_dir)
+    return _open_tokenizer(model_dir)
+
+
+def _open_tokenizer(model_dir: Path) -> Any:
+    """The fast tokenizer of a dir whose tokenizer files were checked."""
     _quiet_transformers()
     from transformers import AutoTokenizer
 
-    _check_tokenizer_files(model_dir)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:

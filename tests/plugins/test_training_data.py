@@ -106,6 +106,12 @@ def _expect_error(argv: list[str], *needles: str) -> str:
     return message
 
 
+def _tag_args(data: Path, tmp_path: Path, *extra: str) -> list[str]:
+    """`auditkit train` on a token-classification CSV (columns tokens, tags)."""
+    return ["train", "--data", str(data), "--text", "tokens", "--label", "tags",
+            "--task", "token-classification", *extra, "--out", str(tmp_path / "o")]
+
+
 def test_unknown_base_lists_known_names(frame_csv: Path, tmp_path: Path) -> None:
     _expect_error(
         ["train", "--base", "bert-huge", "--data", str(frame_csv), "--out", str(tmp_path / "o")],
@@ -193,38 +199,14 @@ def test_tags_that_do_not_match_tokens(tmp_path: Path) -> None:
     ]
     pd.DataFrame(rows).to_csv(path, index=False)
     _expect_error(
-        [
-            "train",
-            "--data",
-            str(path),
-            "--text",
-            "tokens",
-            "--label",
-            "tags",
-            "--task",
-            "token-classification",
-            "--out",
-            str(tmp_path / "o"),
-        ],
+        _tag_args(path, tmp_path),
         "data row 2 has 2 tags for 3 words",
         "one tag per word",
     )
     bad = tmp_path / "bad.csv"
     pd.DataFrame([{"tokens": "bob", "tags": "PERSON"}]).to_csv(bad, index=False)
     _expect_error(
-        [
-            "train",
-            "--data",
-            str(bad),
-            "--text",
-            "tokens",
-            "--label",
-            "tags",
-            "--task",
-            "token-classification",
-            "--out",
-            str(tmp_path / "o"),
-        ],
+        _tag_args(bad, tmp_path),
         "not BIO",
     )
 
@@ -241,21 +223,7 @@ def test_reweigh_needs_sequence_task(tmp_path: Path) -> None:
     path = tmp_path / "tags.csv"
     pd.DataFrame([{"tokens": "bob ran", "tags": "B-PER O", "g": "a"}] * 10).to_csv(path, index=False)
     _expect_error(
-        [
-            "train",
-            "--data",
-            str(path),
-            "--text",
-            "tokens",
-            "--label",
-            "tags",
-            "--task",
-            "token-classification",
-            "--reweigh",
-            "g",
-            "--out",
-            str(tmp_path / "o"),
-        ],
+        _tag_args(path, tmp_path, "--reweigh", "g"),
         "--reweigh g",
     )
 
