@@ -50,7 +50,9 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
     env = environment_for(audit)
     written = []
     refused: list[str] = []
-    pdfs = htmls_to_pdfs([render_report(audit, kind, env) for kind in REPORTS])
+    since = _cpu_times()  # how idle the other cores stay while this one renders the HTML
+    htmls = [render_report(audit, kind, env) for kind in REPORTS]
+    pdfs = htmls_to_pdfs(htmls, _free_cores(since))
     for kind, (pdf, refused_here) in zip(REPORTS, pdfs, strict=True):
         path = Path(out_dir) / f"{kind}.pdf"
         path.write_bytes(pdf)
@@ -74,17 +76,18 @@ def html_to_pdf(html: str, fetcher: Any = None) -> bytes:
     return document.write_pdf()
 
 
-def htmls_to_pdfs(htmls: list[str]) -> list[tuple[bytes, list[str]]]:
+def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[bytes, list[str]]]:
     """Several reports at once: ``(pdf, refused URLs)`` each, in order.
 
     weasyprint is pure Python and holds the GIL, so the reports are laid out side by side
     in processes: the first (the longest, compliance) here, the others each in a worker
     process (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint logs
-    there is logged here) while a CPU core is free for it (:func:`_free_cores`). The bytes are those
-    :func:`html_to_pdf` makes one after the other (a test checks). With one core, or when
-    a worker cannot start or fails, the report is laid out here after the first.
+    there is logged here) while a CPU core is free for it (``workers``, by default
+    :func:`_free_cores`). The bytes are those :func:`html_to_pdf` makes one after the other
+    (a test checks). With one core, or when a worker cannot start or fails, the report is
+    laid out here after the first.
     """
-    workers = [_start_worker(html) for html in htmls[1 : 1 + _free_cores()]]
+    workers = [_start_worker(html) for html in htmls[1 : 1 + (_free_cores() if workers is None else workers)]]
     first = _pdf_and_refusals(htmls[0])[:2]
     results = [first]
     for i, html in enumerate(htmls[1:]):
@@ -141,19 +144,42 @@ def worker_main() -> None:
     sys.stdout.flush()
 
 
-def _free_cores() -> int:
-    """CPU cores this process may use that nothing keeps busy: less the one it runs on and
-    the others' share of the 1-minute load average (on a busy machine a worker process
-    only competes with this one, so the reports are laid out one after the other)."""
+def _free_cores(since: tuple[int, int] | None = None) -> int:
+    """CPU cores this process may use that nothing keeps busy.
+
+    With ``since`` (:func:`_cpu_times` taken while this process kept one core busy): the
+    idle share of the machine's CPU time from then to now, in cores; a finished run's
+    load is not counted. Without it, or where /proc/stat is missing: the cores less the
+    one this process runs on and the others' share of the 1-minute load average, which
+    still counts work that just ended (the model's inference, say). On a busy machine a
+    worker process only competes with this one, so the reports are laid out one after
+    the other.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    now = _cpu_times() if since is not None else None
+    if since is not None and now is not None and now[1] - since[1] >= 10 * cores:  # 0.1 s at 100 Hz
+        idle = (now[0] - since[0]) / (now[1] - since[1]) * (os.cpu_count() or cores)
+        return max(min(int(idle + 0.5), cores - 1), 0)
     try:
         busy = max(os.getloadavg()[0], 1.0)  # this process counts as one
     except (AttributeError, OSError):  # no load average (Windows)
         busy = 1.0
     return max(int(cores - busy + 0.5), 0)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) clock ticks of all CPUs since boot, from /proc/stat (None elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]  # user … steal; guests are in user
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 5:
+        return None
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
 
 
 def _pdf_and_refusals(html: str, worker: bool = False) -> tuple[bytes, list[str], list[tuple[int, str]]]:

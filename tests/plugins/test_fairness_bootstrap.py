@@ -103,3 +103,29 @@ def test_subgroup_bpsn_bnsp_auc_equal_sklearn() -> None:
         assert abs(view.point["bnsp_auc"][i] - roc_auc_score(y[bnsp], scores[bnsp])) <= 1e-12
         low, high = view.ci["auc"][i]
         assert low <= view.point["auc"][i] <= high
+
+
+def test_group_aucs_of_every_replicate_equal_sklearn_with_sample_weights() -> None:
+    """The per-group fast path (BPSN/BNSP from shared cumulative sums) against sklearn on
+    each replicate's weights, with tied scores, ungrouped rows and a one-class group."""
+    from auditkit_plugins.fairness.aucs import _GroupAucs, _masks
+
+    rng = np.random.default_rng(8)
+    n, size = 600, 5
+    codes = rng.integers(-1, size, n)  # -1: no group value
+    positive = rng.random(n) < 0.4
+    positive[codes == 4] = True  # group 4 has no negatives
+    scores = np.round(rng.random(n), 2)  # many ties
+    order = np.argsort(scores, kind="mergesort")
+    s, pos, c = scores[order], positive[order], codes[order]
+    weights = resample_weights(rng, n, 6)[order]
+    fast = _GroupAucs(s, pos, c, size).aucs(weights)
+    for g in range(size):
+        for metric, mask in _masks(pos, c, g).items():
+            for b in range(weights.shape[1]):
+                w = weights[mask, b]
+                if w[pos[mask]].sum() == 0 or w[~pos[mask]].sum() == 0:
+                    assert np.isnan(fast[metric][b, g]), (metric, g, b)
+                    continue
+                expected = roc_auc_score(pos[mask], s[mask], sample_weight=w)
+                assert abs(fast[metric][b, g] - expected) <= 1e-12, (metric, g, b)

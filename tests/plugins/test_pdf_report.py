@@ -265,6 +265,30 @@ def test_a_worker_reports_the_urls_it_refused(monkeypatch) -> None:
     assert here == ["http://127.0.0.1:9/x.png"] and there == ["http://127.0.0.1:9/y.png"]
 
 
+def test_free_cores_from_the_idle_time_while_the_html_renders(monkeypatch) -> None:
+    """Measured over the HTML rendering (this process busy on one core), so the load a
+    finished inference left in the load average does not stop the worker."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.9, 1.9))  # just after a busy phase
+    for idle_ticks, free in ((50, 1), (35, 1), (20, 0), (0, 0)):
+        monkeypatch.setattr(pdf_report, "_cpu_times", lambda idle=idle_ticks: (1000 + idle, 10_100))
+        assert pdf_report._free_cores(since=(1000, 10_000)) == free, idle_ticks
+    # too short a window to tell (under 0.1 s): the load average decides
+    monkeypatch.setattr(pdf_report, "_cpu_times", lambda: (1010, 10_010))
+    assert pdf_report._free_cores(since=(1000, 10_000)) == 0
+
+
+def test_cpu_times_are_read_from_proc_stat() -> None:
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat here")
+    idle, total = pdf_report._cpu_times()
+    with open("/proc/stat", encoding="ascii") as stat:
+        first = stat.readline().split()
+    later = [int(x) for x in first[1:9]]
+    assert first[0] == "cpu" and 0 < idle <= later[3] + later[4] and idle < total <= sum(later)
+
+
 def test_a_worker_only_where_a_core_is_free(monkeypatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     for load, free in ((0.1, 1), (1.3, 1), (1.7, 0), (5.0, 0)):
