@@ -152,6 +152,19 @@ def auditkit_pii_recognizers() -> list[Any] | None:
 
 
 @hookspec
+def auditkit_render_prepare(formats: list[str]) -> None:
+    """An audit is about to predict and will then render ``formats``: start slow set-up
+    that needs nothing from the audit in the background, and return at once.
+
+    For a renderer whose library takes a while to import or warm up (a worker process that
+    loads a layout engine and its fonts, say), so that it is ready by the time
+    ``auditkit_render`` is called. Called once per model dir; what it started is the
+    plugin's to use or drop in ``auditkit_render``, and must end on its own if that never
+    comes (the run failed, or exited).
+    """
+
+
+@hookspec
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     """Write the report files for the formats this plugin knows; return their paths.
 

@@ -181,11 +181,17 @@ class Runner:
                 )
             )
 
+        timeout = float(config.section("run")["timeout"])
+        formats = self.options.formats or list(config.section("run")["formats"])
+        for impl in implementations(self.pm, "auditkit_render_prepare", skip):  # warm-up runs beside the audit
+            outcome = call_impl(impl, {"formats": formats}, "auditkit_render_prepare", timeout)
+            if not outcome.ok:
+                audit.findings.append(outcome.finding)  # type: ignore[arg-type]
+
         clock = time.perf_counter()
         audit.predictions = self._predict(audit, handle, say)
         timings["predict"] = _lap(clock)
 
-        timeout = float(config.section("run")["timeout"])
         for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
             clock = time.perf_counter()
             for impl in implementations(self.pm, hook, skip):
@@ -202,7 +208,6 @@ class Runner:
             timings["inference"] = round(handle.inference_seconds, 4)  # every model call, in any phase
 
         clock = time.perf_counter()
-        formats = self.options.formats or list(config.section("run")["formats"])
         say("rendering " + ", ".join(formats))
         model_stage = staging / name
         model_stage.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,16 @@ def auditkit_config_schema() -> ConfigSection:
 
 
 @hookimpl
+def auditkit_render_prepare(formats: list[str]) -> None:
+    """Start a worker process that imports weasyprint and loads its fonts while the model
+    predicts and the audit runs: by the time the HTML exists it lays out the longest report
+    (see :func:`htmls_to_pdfs`). A worker that is never given a report ends on its own."""
+    global _warm
+    if "pdf" in formats and _warm is None and _cores() > 1:
+        _warm = _spawn_worker()
+
+
+@hookimpl
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     if "pdf" not in formats:
         return None
@@ -80,27 +90,46 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
     """Several reports at once: ``(pdf, refused URLs)`` each, in order.
 
     weasyprint is pure Python and holds the GIL, so the reports are laid out side by side
-    in processes: the first (the longest, compliance) here, the others each in a worker
-    process (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint logs
-    there is logged here) while a CPU core is free for it (``workers``, by default
-    :func:`_free_cores`). The bytes are those :func:`html_to_pdf` makes one after the other
-    (a test checks). With one core, or when a worker cannot start or fails, the report is
-    laid out here after the first.
+    in processes (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint
+    logs there is logged here) while a CPU core is free for one (``workers``, by default
+    :func:`_free_cores`). The first report (the longest, compliance) goes to the worker
+    :func:`auditkit_render_prepare` started early, which has weasyprint loaded already, and
+    this process lays out the rest; without that worker this process takes the first and
+    new workers the others. The bytes are those :func:`html_to_pdf` makes one after the
+    other (a test checks). With one core, or when a worker cannot start or fails, a report
+    is laid out here.
     """
-    workers = [_start_worker(html) for html in htmls[1 : 1 + (_free_cores() if workers is None else workers)]]
-    first = _pdf_and_refusals(htmls[0])[:2]
-    results = [first]
-    for i, html in enumerate(htmls[1:]):
-        done = workers[i]() if i < len(workers) else None
+    global _warm
+    free = _free_cores() if workers is None else workers
+    warm, _warm = _warm, None
+    away: dict[int, Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]] = {}
+    if warm is not None and free > 0:
+        away[0] = _start_worker(htmls[0], warm)
+        free -= 1
+    elif warm is not None:  # no core to spare after all: it ends when its input closes
+        _close(warm)
+    for i in range(1, len(htmls)):
+        if free <= 0:
+            break
+        away[i] = _start_worker(htmls[i])
+        free -= 1
+    results: list[tuple[bytes, list[str]] | None] = [
+        None if i in away else _pdf_and_refusals(html)[:2] for i, html in enumerate(htmls)
+    ]
+    for i, wait in away.items():
+        done = wait()
         if done is None:
-            results.append(_pdf_and_refusals(html)[:2])
+            results[i] = _pdf_and_refusals(htmls[i])[:2]
             continue
         pdf, refused, records = done
         for level, message in records:
             logging.getLogger("weasyprint").log(level, "%s", message)
-        results.append((pdf, refused))
-    return results
+        results[i] = (pdf, refused)
+    return [r for r in results if r is not None]
 
+
+# the worker auditkit_render_prepare started for the next htmls_to_pdfs, if any
+_warm: Any = None
 
 _WORKER = (
     "import sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "  # the folder it runs in is no package
@@ -108,19 +137,45 @@ _WORKER = (
 )
 
 
-def _start_worker(html: str) -> Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]:
-    """Start laying out ``html`` in a worker process; the returned call waits for the result
-    (``None`` when the worker could not start or failed)."""
+def _spawn_worker() -> Any:
+    """A worker process waiting for its HTML on stdin (None when it cannot start)."""
     import subprocess
-    import threading
 
     try:
-        proc = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
+        return subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError:
+        return None
+
+
+def _close(proc: Any) -> None:
+    try:
+        proc.stdin.close()
+        proc.stdout.close()
+    except OSError:
+        pass
+
+
+def _start_worker(
+    html: str, proc: Any = None
+) -> Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]:
+    """Give ``html`` to a worker process (``proc``, or a new one); the returned call waits
+    for the result (``None`` when the worker could not start or failed)."""
+    import threading
+
+    proc = proc or _spawn_worker()
+    if proc is None:
         return lambda: None
     output: list[bytes] = []
-    thread = threading.Thread(target=lambda: output.append(proc.communicate(html.encode("utf-8"))[0]), daemon=True)
+
+    def communicate() -> None:
+        try:
+            output.append(proc.communicate(html.encode("utf-8"))[0])
+        except (OSError, ValueError):  # it died before reading: the report is laid out here
+            proc.kill()
+            proc.wait()
+
+    thread = threading.Thread(target=communicate, daemon=True)
     thread.start()
 
     def result() -> tuple[bytes, list[str], list[tuple[int, str]]] | None:
@@ -138,7 +193,12 @@ def _start_worker(html: str) -> Callable[[], tuple[bytes, list[str], list[tuple[
 def worker_main() -> None:
     """A worker process of :func:`htmls_to_pdfs`: report HTML on stdin, a pickled
     ``(pdf, refused URLs, weasyprint log records)`` on stdout."""
+    import weasyprint  # noqa: F401  (before the HTML arrives: an early worker is ready when it does)
+
+    _fetcher_class()
     html = sys.stdin.buffer.read().decode("utf-8")
+    if not html:  # never given a report
+        return
     result = _pdf_and_refusals(html, worker=True)
     sys.stdout.buffer.write(pickle.dumps(result))
     sys.stdout.flush()
@@ -155,10 +215,7 @@ def _free_cores(since: tuple[int, int] | None = None) -> int:
     worker process only competes with this one, so the reports are laid out one after
     the other.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores = _cores()
     now = _cpu_times() if since is not None else None
     if since is not None and now is not None and now[1] - since[1] >= 10 * cores:  # 0.1 s at 100 Hz
         idle = (now[0] - since[0]) / (now[1] - since[1]) * (os.cpu_count() or cores)
@@ -168,6 +225,14 @@ def _free_cores(since: tuple[int, int] | None = None) -> int:
     except (AttributeError, OSError):  # no load average (Windows)
         busy = 1.0
     return max(int(cores - busy + 0.5), 0)
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _cpu_times() -> tuple[int, int] | None:
