@@ -248,25 +248,27 @@ def test_reports_side_by_side_are_the_bytes_of_one_after_the_other(two_reports, 
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
 
 
-def test_a_worker_started_early_lays_out_the_first_report(two_reports, monkeypatch) -> None:
-    htmls, serial = two_reports
+@pytest.fixture
+def early_worker(two_reports, monkeypatch):
+    """The two reports, their serial bytes, and the worker auditkit_render_prepare started."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setattr(pdf_report, "_cores", lambda: 2)
     pdf_report.auditkit_render_prepare(formats=["pdf"])
     warm = pdf_report._warm
     assert warm is not None and warm.poll() is None  # waiting for its HTML
+    return (*two_reports, warm)
+
+
+def test_a_worker_started_early_lays_out_the_first_report(early_worker) -> None:
+    htmls, serial, warm = early_worker
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=1)] == serial
     assert warm.returncode == 0 and pdf_report._warm is None  # it did the work, and is used up
     pdf_report.auditkit_render_prepare(formats=["html", "json"])  # no PDF to come: no worker
     assert pdf_report._warm is None
 
 
-def test_an_early_worker_never_given_a_report_ends_quietly(two_reports, monkeypatch) -> None:
-    htmls, serial = two_reports
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    monkeypatch.setattr(pdf_report, "_cores", lambda: 2)
-    pdf_report.auditkit_render_prepare(formats=["pdf"])
-    warm = pdf_report._warm
+def test_an_early_worker_never_given_a_report_ends_quietly(early_worker) -> None:
+    htmls, serial, warm = early_worker
     # no core to spare when the reports are ready: both are laid out here
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=0)] == serial
     assert warm.wait(timeout=60) == 0 and pdf_report._warm is None
