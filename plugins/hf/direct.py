@@ -73,14 +73,30 @@ class BertShape:
 
 
 @dataclass
+class TokenizerPlan:
+    """A tokenizer.json that is exactly what transformers' BertTokenizer builds from the dir."""
+
+    tokenizer_json: dict[str, Any]
+    model_max_length: int
+    pad_token: str
+
+    def open(self) -> WordPieceTokenizer:
+        """The tokenizer, built from the JSON that was checked (not by re-reading the file)."""
+        import json
+
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(json.dumps(self.tokenizer_json))
+        return WordPieceTokenizer(backend, self.model_max_length, self.pad_token)
+
+
+@dataclass
 class DirectPlan:
     """Everything needed to load without transformers, decided from checked JSON only."""
 
     weights: Path
     shape: BertShape
-    tokenizer_json: dict[str, Any]
-    model_max_length: int
-    pad_token: str
+    tokenizer: TokenizerPlan
 
 
 class WordPieceTokenizer:
@@ -143,6 +159,16 @@ def plan(
     why = _tensors_fit(headers[0], shape)
     if why:
         return None, f"model.safetensors: {why}"
+    tokenizer, why = tokenizer_plan(model_dir, config, tokenizer_files)
+    if tokenizer is None:
+        return None, why
+    return DirectPlan(weights.files[0], shape, tokenizer), ""
+
+
+def tokenizer_plan(
+    model_dir: Path, config: dict[str, Any], tokenizer_files: dict[str, Any]
+) -> tuple[TokenizerPlan | None, str]:
+    """(plan, "") when the dir's tokenizer.json can be used as it is, else (None, why not)."""
     if not (model_dir / "tokenizer.json").is_file():
         return None, "no tokenizer.json"
     for name in ("added_tokens.json", "tokenizer.model"):  # transformers would read these too
@@ -162,29 +188,32 @@ def plan(
     if not isinstance(limit, int) or isinstance(limit, bool):
         return None, "tokenizer_config.json: model_max_length is not a number"
     pad = str(_special_tokens(options, special_map)["pad_token"])
-    return DirectPlan(weights.files[0], shape, tokenizer_json, limit, pad), ""
+    return TokenizerPlan(tokenizer_json, limit, pad), ""
 
 
 def load(plan: DirectPlan) -> tuple[Any, WordPieceTokenizer]:
     """(PackedBert, tokenizer) for a dir :func:`plan` accepted. Reads the weights file."""
-    import json
-
     from auditkit_plugins.hf.packed import PackedBert
     from safetensors.torch import load_file
-    from tokenizers import Tokenizer
 
     from auditkit.errors import ModelDirError
 
+    # the same one-line errors as the transformers path
     try:
         tensors = load_file(plan.weights, device="cpu")
     except Exception as exc:
-        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise ModelDirError(f"{plan.weights}: the weights cannot be loaded: {line}") from None
+        raise ModelDirError(f"{plan.weights}: the weights cannot be loaded: {_one_line(exc)}") from None
+    try:
+        tokenizer = plan.tokenizer.open()
+    except Exception as exc:
+        raise ModelDirError(f"{plan.weights.parent}: the tokenizer cannot be loaded: {_one_line(exc)}") from None
     shape = plan.shape
-    packed = PackedBert.from_tensors(tensors, heads=shape.heads, layers=shape.layers, eps=shape.eps)
-    # built from the JSON that was checked, not by re-reading the file
-    backend = Tokenizer.from_str(json.dumps(plan.tokenizer_json))
-    return packed, WordPieceTokenizer(backend, plan.model_max_length, plan.pad_token)
+    return PackedBert.from_tensors(tensors, heads=shape.heads, layers=shape.layers, eps=shape.eps), tokenizer
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
 
 
 # ---------------------------------------------------------------------- the model
@@ -351,7 +380,8 @@ def _tokenizer_matches(
     if tokenizer_json.get("pre_tokenizer") != {"type": "BertPreTokenizer"}:
         return "tokenizer.json: pre_tokenizer is not BertPreTokenizer"
     truncation = tokenizer_json.get("truncation")
-    if truncation is not None and (not isinstance(truncation, dict) or truncation.get("direction") != "Right"):
+    # (tokenizers releases before "direction" existed truncated from the right)
+    if truncation is not None and (not isinstance(truncation, dict) or truncation.get("direction", "Right") != "Right"):
         return "tokenizer.json: truncation is not from the right"
 
     vocab = model["vocab"]
