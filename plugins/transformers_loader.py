@@ -33,7 +33,8 @@ def auditkit_config_schema() -> ConfigSection:
                 "packed",
                 "bool",
                 True,
-                "run BERT classifiers on packed, unpadded batches (checked against the model's own forward at load)",
+                "run BERT classifiers on packed, unpadded batches (loaded straight from model.safetensors when "
+                "the dir allows, else checked against the model's own forward at load)",
             ),
             Option("max_length", "int", 256, "word pieces per text; longer texts are truncated", minimum=8),
             Option(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditkit.logit_cache import LogitCache
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from auditkit.config import Config
+
+
+@dataclass
+class Deferred:
+    """A model not built yet: the direct path (plugins/hf/direct.py) predicts without the
+    transformers model, and builds it only if something asks for ``handle.model``."""
+
+    build: Callable[[], Any]
 
 
 class TransformersHandle:
@@ -63,6 +72,8 @@ class TransformersHandle:
     @property
     def model(self) -> Any:
         self._load()
+        if isinstance(self._model, Deferred):
+            self._model = self._model.build()
         return self._model
 
     @property

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from auditkit_plugins.hf import checks
-from auditkit_plugins.hf.handle import TransformersHandle
+from auditkit_plugins.hf import checks, direct
+from auditkit_plugins.hf.handle import Deferred, TransformersHandle
 
 from auditkit.config import Config
 from auditkit.errors import ModelDirError
@@ -30,19 +30,45 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     if (model_dir / "adapter_config.json").is_file():
         model, tokenizer, info = _load_adapter(model_dir, settings)
     else:
-        info, weights, _ = _describe_full(model_dir)
+        info, weights, labels, raw = _describe_full(model_dir)
         if weights.kind == "safetensors":
-            _check_safetensors(info, weights)
-            _check_tokenizer_files(model_dir)
-            build = lambda: _ready(  # noqa: E731
-                _build_model(model_dir, info.task, weights), _open_tokenizer(model_dir), info, settings
-            )
+            headers = _check_safetensors(info, weights)
+            tokenizer_files = _check_tokenizer_files(model_dir)
+            plan, why_not = None, ""  # token tasks and packed = false: the transformers path, no note
+            if info.task == "sequence-classification" and settings.get("packed", True):
+                plan, why_not = direct.plan(model_dir, raw, weights, headers, tokenizer_files, len(labels))
+            build = lambda: _load_lazily(model_dir, info, weights, settings, plan, why_not)  # noqa: E731
             return TransformersHandle(info, *handle_args, batch_tokens=batch_tokens, loader=build)
         model, tokenizer = _build_model(model_dir, info.task, weights), load_tokenizer(model_dir)
     info.num_parameters = int(sum(p.numel() for p in model.parameters()))
     handle = TransformersHandle(info, *handle_args, batch_tokens=batch_tokens)
     handle.use(*_ready(model, tokenizer, info, settings))
     return handle
+
+
+def _load_lazily(
+    model_dir: Path,
+    info: ModelInfo,
+    weights: checks.WeightFiles,
+    settings: dict[str, Any],
+    plan: direct.DirectPlan | None,
+    why_not: str,
+) -> tuple[Any, Any, Any, str]:
+    """The handle's loader for checked safetensors dirs: straight from the files when
+    :mod:`~auditkit_plugins.hf.direct` accepted the dir (transformers is then only imported
+    if something asks for ``handle.model``), else through transformers as always."""
+    if plan is not None:
+        _set_threads(int(settings.get("threads", 0)))
+        packed, tokenizer = direct.load(plan)
+        model = Deferred(lambda: _build_model(model_dir, info.task, weights).eval())
+        return model, tokenizer, packed, direct.PATH
+    model, tokenizer, packed, path = _ready(
+        _build_model(model_dir, info.task, weights), _open_tokenizer(model_dir), info, settings
+    )
+    if why_not:
+        note = f"not loaded directly: {why_not}"
+        path = f"{path[:-1]}; {note})" if path.endswith(")") else f"{path} ({note})"
+    return model, tokenizer, packed, path
 
 
 def _ready(model: Any, tokenizer: Any, info: ModelInfo, settings: dict[str, Any]) -> tuple[Any, Any, Any, str]:
@@ -68,16 +94,16 @@ def _fast_path(model: Any, settings: dict[str, Any]) -> tuple[Any, str]:
 def _load_full(model_dir: Path, task_hint: tuple[str, list[str]] | None = None) -> tuple[Any, Any, ModelInfo]:
     """A full model dir. ``task_hint`` (task, labels) builds a classifier on a plain encoder
     base (a LoRA adapter that carries its own head)."""
-    info, weights, labels = _describe_full(model_dir, task_hint)
+    info, weights, labels, _ = _describe_full(model_dir, task_hint)
     if weights.kind == "safetensors":
         _check_safetensors(info, weights)
     model = _build_model(model_dir, info.task, weights, labels if task_hint else None)
     return model, load_tokenizer(model_dir), info
 
 
-def _check_safetensors(info: ModelInfo, weights: checks.WeightFiles) -> None:
+def _check_safetensors(info: ModelInfo, weights: checks.WeightFiles) -> list[dict[str, Any]]:
     """Validate the weight files' headers without reading a tensor; count the parameters
-    from their shapes."""
+    from their shapes. The validated headers, one per file."""
     headers = [checks.check_safetensors(path) for path in weights.files]
     info.num_parameters = sum(
         math.prod(entry["shape"])
@@ -85,11 +111,12 @@ def _check_safetensors(info: ModelInfo, weights: checks.WeightFiles) -> None:
         for name, entry in header.items()
         if isinstance(entry, dict) and "shape" in entry and not name.endswith("position_ids")
     )
+    return headers
 
 
 def _describe_full(
     model_dir: Path, task_hint: tuple[str, list[str]] | None = None
-) -> tuple[ModelInfo, checks.WeightFiles, list[str]]:
+) -> tuple[ModelInfo, checks.WeightFiles, list[str], dict[str, Any]]:
     refuse_escaping_symlinks(model_dir)  # before transformers opens files auditkit does not name
     raw = checks.check_config(model_dir)
     if task_hint is None:
@@ -112,7 +139,7 @@ def _describe_full(
         card=card,
         extra={"architecture": arch, "weights_format": weights.kind, "ignored_pickle_files": weights.ignored_pickles},
     )
-    return info, weights, labels
+    return info, weights, labels, raw
 
 
 def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels: list[str] | None = None) -> Any:
@@ -163,13 +190,17 @@ def _from_pickle(cls: Any, hf_config: Any, path: Path) -> Any:
     return model
 
 
-def _check_tokenizer_files(model_dir: Path) -> None:
-    """The tokenizer's JSON files parse within the size cap and name no custom code."""
-    for name in ("tokenizer.json", "tokenizer_config.json"):
+def _check_tokenizer_files(model_dir: Path) -> dict[str, Any]:
+    """The tokenizer's JSON files parse within the size cap and name no custom code:
+    name → parsed JSON of those present."""
+    found = {}
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (model_dir / name).exists():
             data = read_json(model_dir, name, limit=100_000_000)
             if isinstance(data, dict):
                 checks.refuse_custom_code(data, model_dir / name)
+            found[name] = data
+    return found
 
 
 def load_tokenizer(model_dir: Path) -> Any:

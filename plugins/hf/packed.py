@@ -34,50 +34,81 @@ class _Layer:
     qkv_bias: Any
     out_weight: Any
     out_bias: Any
-    ln1: Any  # nn.LayerNorm modules: their own weight, bias and eps
+    ln1_weight: Any
+    ln1_bias: Any
     up_weight: Any
     up_bias: Any
-    act: Any
     down_weight: Any
     down_bias: Any
-    ln2: Any
+    ln2_weight: Any
+    ln2_bias: Any
 
 
 class PackedBert:
-    """Runs a ``BertForSequenceClassification`` on packed (unpadded) token batches."""
+    """Runs a ``BertForSequenceClassification`` on packed (unpadded) token batches.
+
+    Built from the model (``PackedBert(model)``) or straight from its saved tensors
+    (:meth:`from_tensors`, which needs no transformers import at all).
+    """
 
     def __init__(self, model: Any) -> None:
+        config = model.config
+        self._setup(
+            dict(model.state_dict()),
+            heads=int(config.num_attention_heads),
+            layers=len(model.bert.encoder.layer),
+            eps=float(model.bert.embeddings.LayerNorm.eps),
+        )
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, Any], heads: int, layers: int, eps: float) -> PackedBert:
+        """A runner from ``BertForSequenceClassification`` state-dict tensors (names as
+        ``save_pretrained`` writes them) and the config numbers the tensors do not carry."""
+        packed = cls.__new__(cls)
+        packed._setup(tensors, heads=heads, layers=layers, eps=eps)
+        return packed
+
+    def _setup(self, tensors: dict[str, Any], heads: int, layers: int, eps: float) -> None:
         import torch
 
-        bert = model.bert
-        config = model.config
-        self.heads = int(config.num_attention_heads)
-        self.head_size = int(config.hidden_size) // self.heads
-        emb = bert.embeddings
-        self.word = emb.word_embeddings.weight
-        self.position = emb.position_embeddings.weight
-        self.token_type0 = emb.token_type_embeddings.weight[0]
-        self.emb_ln = emb.LayerNorm
+        def t(name: str) -> Any:
+            return tensors[name].detach()
+
+        self.heads = heads
+        self.word = t("bert.embeddings.word_embeddings.weight")
+        self.hidden = int(self.word.shape[1])
+        self.head_size = self.hidden // heads
+        # LayerNorm as F.layer_norm over the last dim with each norm's own weight and bias:
+        # exactly what nn.LayerNorm.forward computes
+        self.eps = eps
+        self.position = t("bert.embeddings.position_embeddings.weight")
+        self.token_type0 = t("bert.embeddings.token_type_embeddings.weight")[0]
+        self.emb_ln_weight = t("bert.embeddings.LayerNorm.weight")
+        self.emb_ln_bias = t("bert.embeddings.LayerNorm.bias")
         self.layers = []
-        for layer in bert.encoder.layer:
-            att = layer.attention
+        for i in range(layers):
+            p = f"bert.encoder.layer.{i}."
+            qkv = [f"{p}attention.self.{name}" for name in ("query", "key", "value")]
             self.layers.append(
                 _Layer(
-                    qkv_weight=torch.cat([att.self.query.weight, att.self.key.weight, att.self.value.weight]).detach(),
-                    qkv_bias=torch.cat([att.self.query.bias, att.self.key.bias, att.self.value.bias]).detach(),
-                    out_weight=att.output.dense.weight,
-                    out_bias=att.output.dense.bias,
-                    ln1=att.output.LayerNorm,
-                    up_weight=layer.intermediate.dense.weight,
-                    up_bias=layer.intermediate.dense.bias,
-                    act=layer.intermediate.intermediate_act_fn,
-                    down_weight=layer.output.dense.weight,
-                    down_bias=layer.output.dense.bias,
-                    ln2=layer.output.LayerNorm,
+                    qkv_weight=torch.cat([t(f"{n}.weight") for n in qkv]),
+                    qkv_bias=torch.cat([t(f"{n}.bias") for n in qkv]),
+                    out_weight=t(f"{p}attention.output.dense.weight"),
+                    out_bias=t(f"{p}attention.output.dense.bias"),
+                    ln1_weight=t(f"{p}attention.output.LayerNorm.weight"),
+                    ln1_bias=t(f"{p}attention.output.LayerNorm.bias"),
+                    up_weight=t(f"{p}intermediate.dense.weight"),
+                    up_bias=t(f"{p}intermediate.dense.bias"),
+                    down_weight=t(f"{p}output.dense.weight"),
+                    down_bias=t(f"{p}output.dense.bias"),
+                    ln2_weight=t(f"{p}output.LayerNorm.weight"),
+                    ln2_bias=t(f"{p}output.LayerNorm.bias"),
                 )
             )
-        self.pooler = bert.pooler.dense
-        self.classifier = model.classifier
+        self.pooler_weight = t("bert.pooler.dense.weight")
+        self.pooler_bias = t("bert.pooler.dense.bias")
+        self.classifier_weight = t("classifier.weight")
+        self.classifier_bias = t("classifier.bias")
 
     def logits(self, ids: Any, lengths: list[int]) -> Any:
         """Logits (texts × labels) for texts whose token ids are concatenated in ``ids``.
@@ -94,8 +125,9 @@ class PackedBert:
         # keys past a text's end weigh exp(-inf) = 0, exactly as the reference's padding mask
         mask = torch.zeros(count, 1, 1, width).masked_fill_(~valid[:, None, None, :], float("-inf"))
         x = F.embedding(ids, self.word) + self.token_type0
-        x = self.emb_ln(x + F.embedding(pos.expand(count, width)[valid], self.position))
-        hidden, heads, size = x.shape[1], self.heads, self.head_size
+        hidden, heads, size, eps = self.hidden, self.heads, self.head_size, self.eps
+        x = x + F.embedding(pos.expand(count, width)[valid], self.position)
+        x = F.layer_norm(x, (hidden,), self.emb_ln_weight, self.emb_ln_bias, eps)
         for layer in self.layers:
             qkv = F.linear(x, layer.qkv_weight, layer.qkv_bias)
             padded = qkv.new_zeros(count * width, 3 * hidden).index_copy_(0, slots, qkv)
@@ -103,12 +135,15 @@ class PackedBert:
             q, k, v = padded.view(count, width, 3, heads, size).permute(2, 0, 3, 1, 4)
             out = _attention(q, k, v, mask, size**-0.5)
             context = out.transpose(1, 2).reshape(count * width, hidden).index_select(0, slots)
-            x = layer.ln1(F.linear(context, layer.out_weight, layer.out_bias) + x)
-            inner = layer.act(F.linear(x, layer.up_weight, layer.up_bias))
-            x = layer.ln2(F.linear(inner, layer.down_weight, layer.down_bias) + x)
+            x = F.linear(context, layer.out_weight, layer.out_bias) + x
+            x = F.layer_norm(x, (hidden,), layer.ln1_weight, layer.ln1_bias, eps)
+            # hidden_act "gelu" is transformers' GELUActivation: F.gelu, the exact erf form
+            inner = F.gelu(F.linear(x, layer.up_weight, layer.up_bias))
+            x = F.linear(inner, layer.down_weight, layer.down_bias) + x
+            x = F.layer_norm(x, (hidden,), layer.ln2_weight, layer.ln2_bias, eps)
         first = torch.tensor(_starts(lengths))
-        pooled = torch.tanh(F.linear(x[first], self.pooler.weight, self.pooler.bias))
-        return F.linear(pooled, self.classifier.weight, self.classifier.bias)
+        pooled = torch.tanh(F.linear(x[first], self.pooler_weight, self.pooler_bias))
+        return F.linear(pooled, self.classifier_weight, self.classifier_bias)
 
 
 def packed_or_none(model: Any) -> tuple[PackedBert | None, str]:
@@ -120,6 +155,8 @@ def packed_or_none(model: Any) -> tuple[PackedBert | None, str]:
     problems = []
     if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
         problems.append("decoder or cross-attention")
+    if getattr(config, "hidden_act", None) != "gelu":
+        problems.append(f"hidden_act={getattr(config, 'hidden_act', None)!r}")
     if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
         problems.append(f"position_embedding_type={config.position_embedding_type!r}")
     hidden = int(config.hidden_size)

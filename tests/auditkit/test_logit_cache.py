@@ -67,8 +67,10 @@ def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_pat
 
     seen: list[int] = []
     builds: list[Path] = []
-    build = loading._build_model
+    build, load_direct = loading._build_model, loading.direct.load
     monkeypatch.setattr(loading, "_build_model", lambda path, *a: builds.append(path) or build(path, *a))
+    # a plain BERT dir loads straight from its files (plugins/hf/direct.py), not through _build_model
+    monkeypatch.setattr(loading.direct, "load", lambda plan: builds.append(plan.weights) or load_direct(plan))
     original = TransformersHandle._model_logits
 
     def counting(self, texts):
