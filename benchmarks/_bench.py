@@ -43,10 +43,15 @@ def environment(libraries: Iterable[str]) -> str:
             f"load average {load}")
 
 
-def timed(fn: Callable[[], Any], runs: int, cpu: list[float] | None = None) -> list[float]:
-    """Wall seconds of ``runs`` calls of ``fn``; their CPU seconds go to ``cpu`` if given."""
+def timed(
+    fn: Callable[[], Any], runs: int, cpu: list[float] | None = None, before: Callable[[], Any] | None = None
+) -> list[float]:
+    """Wall seconds of ``runs`` calls of ``fn``; their CPU seconds go to ``cpu`` if given;
+    ``before`` runs ahead of each call, untimed."""
     times = []
     for _ in range(runs):
+        if before is not None:
+            before()
         start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)

@@ -253,3 +253,36 @@ def test_usage_error_from_a_hook_exits_2(tiny_model_dir: Path, tmp_path: Path) -
     assert run.audit.sections["count"].metrics["n"] == 120
     (finding,) = [f for f in run.audit.findings if f.plugin == "late"]
     assert finding.code == "usage-error" and "points_file" in finding.message and finding.traceback is None
+
+
+PREPARED: list[list[str]] = []
+
+
+class Preparing:
+    """Records what auditkit_render_prepare was told (in PREPARED)."""
+
+    @staticmethod
+    def auditkit_render_prepare(formats):
+        PREPARED.append(list(formats))
+
+
+class BrokenPreparing:
+    @staticmethod
+    def auditkit_render_prepare(formats):
+        raise RuntimeError("font cache unreadable")
+
+
+def test_render_prepare_gets_the_formats_and_its_errors_become_findings(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from auditkit import hookimpl
+
+    hookimpl(Preparing.auditkit_render_prepare)
+    hookimpl(BrokenPreparing.auditkit_render_prepare)
+    PREPARED.clear()
+    run = run_audit(
+        tiny_model_dir, tmp_path / "out", plugins=[("prep", Preparing), ("broken", BrokenPreparing)],
+        formats=("json", "md"),
+    )
+    assert PREPARED == [["json", "md"]]
+    (finding,) = [f for f in run.audit.findings if f.plugin == "broken"]
+    assert finding.severity == "error" and "font cache unreadable" in finding.message
+    assert run.exit_code == 3 and "audit.json" in run.files  # the audit itself went on
