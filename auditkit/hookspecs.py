@@ -138,9 +138,11 @@ def auditkit_pii_recognizers() -> list[Any] | None:
     ``"email"`` or ``"person"``) and ``find(text) -> iterable of (start, end)`` spans of
     ``text``. Optional: ``label`` (a human name for reports), ``mask(value) -> str`` (a
     masked form that must not contain the value; without it every letter and digit is
-    masked) and ``priority`` (int, default 0: where spans of two recognizers overlap, the
-    higher priority keeps the span). ``auditkit_plugins.privacy.recognizers.RegexRecognizer``
-    builds one from a pattern, a validator (e.g. a checksum) and a mask. The built-in
+    masked), ``priority`` (int, default 0: where spans of two recognizers overlap, the
+    higher priority keeps the span) and ``requires_regex`` (a compiled pattern every match
+    contains, such as a digit: texts without it are not given to ``find``).
+    ``auditkit_plugins.privacy.recognizers.RegexRecognizer`` builds one from a pattern, a
+    validator (e.g. a checksum), a mask and ``requires``. The built-in
     recognizers come through this hook too; ``[privacy.pii] recognizers`` picks by name.
     Raw values never leave the scan: reports show counts and masked examples only.
     """

@@ -29,4 +29,3 @@ def _load_helper(name: str) -> None:
 
 
 _load_helper("reportaudit")  # the hand-built Audit the report tests render
-

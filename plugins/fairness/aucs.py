@@ -60,9 +60,8 @@ def point_aucs(positive: np.ndarray, scores: np.ndarray, grouping: Grouping) -> 
     for g in range(size):
         for metric, mask in _masks(pos, codes, g).items():
             labels = pos[mask]
-            if labels.all() or not labels.any():
+            if labels.all() or not labels.any():  # the value is NaN: a class has no pairs
                 notes[metric][g] = _NOTES[metric][0 if not labels.any() else 1] if labels.size else "no rows"
-                point[metric][g] = np.nan
     return AucResult(point, notes)
 
 
@@ -120,13 +119,16 @@ class _GroupAucs:
         return out
 
 
-def _level_sums(s: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of score-sorted ``s``: the sum of ``values`` over rows scoring strictly
-    lower, and over rows scoring the same (itself included)."""
-    new_level = np.r_[True, s[1:] != s[:-1]]
+def _level_sums(s: np.ndarray, values: np.ndarray, at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of score-sorted ``s`` (or only the rows ``at``): the sum of ``values`` over
+    rows scoring strictly lower, and over rows scoring the same (itself included), read
+    from one cumulative sum at the ends of each block of tied scores."""
+    new_level = np.r_[True, s[1:] != s[:-1]][: len(s)]
     starts = np.flatnonzero(new_level)
     ends = np.r_[starts[1:], len(s)]
     level = np.cumsum(new_level) - 1
+    if at is not None:
+        level = level[at]
     cum = np.zeros((len(s) + 1, values.shape[1]))
     np.cumsum(values, axis=0, out=cum[1:])
     below = cum[starts[level]]
@@ -148,24 +150,13 @@ def _sorted_auc(s: np.ndarray, pos: np.ndarray, w: np.ndarray) -> np.ndarray:
     """As weighted_auc, for rows already sorted by score; rows are contiguous in ``w``.
 
     For each positive row: the negative weight strictly below its score plus half the
-    negative weight tied with it, read from one cumulative sum at the tie block's ends.
+    negative weight tied with it (:func:`_level_sums`).
     """
-    if len(s) == 0:
-        return np.full(w.shape[1], np.nan)
-    new_level = np.r_[True, s[1:] != s[:-1]]
-    starts = np.flatnonzero(new_level)
-    ends = np.r_[starts[1:], len(s)]
-    level = np.cumsum(new_level) - 1
-    cum = np.zeros((len(s) + 1, w.shape[1]))
-    np.cumsum(np.where(pos[:, None], 0.0, w), axis=0, out=cum[1:])
+    neg = np.where(pos[:, None], 0.0, w)
     hits = np.flatnonzero(pos)
-    below = cum[starts[level[hits]]]
-    tied = cum[ends[level[hits]]] - below
+    below, tied = _level_sums(s, neg, at=hits)
     wp = w[hits]
-    num = (wp * (below + 0.5 * tied)).sum(axis=0)
-    den = wp.sum(axis=0) * cum[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    return _ratio((wp * (below + 0.5 * tied)).sum(axis=0), wp.sum(axis=0) * neg.sum(axis=0))
 
 
 def resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

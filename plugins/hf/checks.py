@@ -174,3 +174,10 @@ def check_safetensors(path: Path) -> dict[str, Any]:
                 "(dtype, shape or offsets); the file is corrupt or crafted — re-export with save_pretrained"
             )
     return header
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first message line (or its type), for the one-line errors that name
+    the file: transformers and safetensors errors run over many lines."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

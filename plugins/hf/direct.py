@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from auditkit_plugins.hf.checks import WeightFiles
+from auditkit_plugins.hf.checks import WeightFiles, first_line
+from auditkit_plugins.hf.packed import PackedBert, config_problems
 
 ARCHITECTURE = "BertForSequenceClassification"
 # what the transformers path says when this one is taken
@@ -193,7 +193,6 @@ def tokenizer_plan(
 
 def load(plan: DirectPlan) -> tuple[Any, WordPieceTokenizer]:
     """(PackedBert, tokenizer) for a dir :func:`plan` accepted. Reads the weights file."""
-    from auditkit_plugins.hf.packed import PackedBert
     from safetensors.torch import load_file
 
     from auditkit.errors import ModelDirError
@@ -202,18 +201,13 @@ def load(plan: DirectPlan) -> tuple[Any, WordPieceTokenizer]:
     try:
         tensors = load_file(plan.weights, device="cpu")
     except Exception as exc:
-        raise ModelDirError(f"{plan.weights}: the weights cannot be loaded: {_one_line(exc)}") from None
+        raise ModelDirError(f"{plan.weights}: the weights cannot be loaded: {first_line(exc)}") from None
     try:
         tokenizer = plan.tokenizer.open()
     except Exception as exc:
-        raise ModelDirError(f"{plan.weights.parent}: the tokenizer cannot be loaded: {_one_line(exc)}") from None
+        raise ModelDirError(f"{plan.weights.parent}: the tokenizer cannot be loaded: {first_line(exc)}") from None
     shape = plan.shape
     return PackedBert.from_tensors(tensors, heads=shape.heads, layers=shape.layers, eps=shape.eps), tokenizer
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
 
 
 # ---------------------------------------------------------------------- the model
@@ -222,12 +216,9 @@ def _one_line(exc: BaseException) -> str:
 def _model_shape(config: dict[str, Any], num_labels: int) -> tuple[BertShape | None, str]:
     if config.get("architectures") != [ARCHITECTURE] or config.get("model_type") != "bert":
         return None, f"architectures is not [{ARCHITECTURE!r}] with model_type 'bert'"
-    if config.get("hidden_act", "gelu") != "gelu":
-        return None, f"hidden_act={config.get('hidden_act')!r}, not 'gelu'"
-    if config.get("position_embedding_type", "absolute") not in (None, "absolute"):
-        return None, f"position_embedding_type={config.get('position_embedding_type')!r}"
-    if config.get("is_decoder") or config.get("add_cross_attention"):
-        return None, "a decoder or cross-attention BERT"
+    problems = config_problems(config)
+    if problems:
+        return None, problems[0]
     if config.get("problem_type") not in (None, "single_label_classification"):
         return None, f"problem_type={config.get('problem_type')!r}"
     if config.get("pruned_heads"):

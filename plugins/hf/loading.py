@@ -150,7 +150,8 @@ def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels
     try:
         hf_config = AutoConfig.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
-        raise ModelDirError(f"{model_dir / 'config.json'}: transformers cannot read it: {_one_line(exc)}") from None
+        where = model_dir / "config.json"
+        raise ModelDirError(f"{where}: transformers cannot read it: {checks.first_line(exc)}") from None
     if labels is not None:
         hf_config.id2label = dict(enumerate(labels))
         hf_config.label2id = {name: i for i, name in enumerate(labels)}
@@ -162,7 +163,7 @@ def _build_model(model_dir: Path, task: str, weights: checks.WeightFiles, labels
             model_dir, config=hf_config, local_files_only=True, trust_remote_code=False, use_safetensors=True
         )
     except Exception as exc:
-        raise ModelDirError(f"{weights.files[0]}: the weights cannot be loaded: {_one_line(exc)}") from None
+        raise ModelDirError(f"{weights.files[0]}: the weights cannot be loaded: {checks.first_line(exc)}") from None
 
 
 def _from_pickle(cls: Any, hf_config: Any, path: Path) -> Any:
@@ -176,7 +177,7 @@ def _from_pickle(cls: Any, hf_config: Any, path: Path) -> Any:
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
         raise ModelDirError(
             f"{path}: holds more than plain tensors, so auditkit will not unpickle it "
-            f"(torch.load weights_only=True refused: {_one_line(exc)}); convert it to model.safetensors"
+            f"(torch.load weights_only=True refused: {checks.first_line(exc)}); convert it to model.safetensors"
         ) from None
     if not isinstance(state, dict):
         raise ModelDirError(f"{path}: expected a state dict of tensors")
@@ -216,7 +217,7 @@ def _open_tokenizer(model_dir: Path) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
-        raise ModelDirError(f"{model_dir}: the tokenizer cannot be loaded: {_one_line(exc)}") from None
+        raise ModelDirError(f"{model_dir}: the tokenizer cannot be loaded: {checks.first_line(exc)}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise ModelDirError(f"{model_dir}: needs a fast tokenizer (tokenizer.json); save it with a fast tokenizer")
     return tokenizer
@@ -256,7 +257,7 @@ def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, 
         model = PeftModel.from_pretrained(base_model, str(model_dir), is_trainable=False).merge_and_unload()
     except Exception as exc:
         raise ModelDirError(
-            f"{adapter_weights}: the adapter cannot be applied to {base_dir}: {_one_line(exc)}"
+            f"{adapter_weights}: the adapter cannot be applied to {base_dir}: {checks.first_line(exc)}"
         ) from None
     labels = base_info.labels
     info = ModelInfo(
@@ -321,8 +322,3 @@ def _quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]

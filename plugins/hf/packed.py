@@ -146,19 +146,27 @@ class PackedBert:
         return F.linear(pooled, self.classifier_weight, self.classifier_bias)
 
 
+def config_problems(config: dict[str, Any]) -> list[str]:
+    """What in a BERT config.json (as a dict) changes the forward away from the one
+    :class:`PackedBert` computes; empty when it reproduces it. Shared by the self-checked
+    path (:func:`packed_or_none`) and the direct one (plugins/hf/direct.py)."""
+    problems = []
+    if config.get("is_decoder") or config.get("add_cross_attention"):
+        problems.append("decoder or cross-attention")
+    if config.get("hidden_act", "gelu") != "gelu":
+        problems.append(f"hidden_act={config.get('hidden_act')!r}, not 'gelu'")
+    if config.get("position_embedding_type", "absolute") not in (None, "absolute"):
+        problems.append(f"position_embedding_type={config.get('position_embedding_type')!r}")
+    return problems
+
+
 def packed_or_none(model: Any) -> tuple[PackedBert | None, str]:
     """The packed runner for ``model`` when it is exactly reproducible, else (None, why not)."""
     config = getattr(model, "config", None)
     arch = type(model).__name__
     if arch not in SUPPORTED or config is None:
         return None, f"{arch}: no packed forward for this architecture"
-    problems = []
-    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
-        problems.append("decoder or cross-attention")
-    if getattr(config, "hidden_act", None) != "gelu":
-        problems.append(f"hidden_act={getattr(config, 'hidden_act', None)!r}")
-    if getattr(config, "position_embedding_type", "absolute") not in (None, "absolute"):
-        problems.append(f"position_embedding_type={config.position_embedding_type!r}")
+    problems = config_problems(config.to_dict())
     hidden = int(config.hidden_size)
     for layer in model.bert.encoder.layer:
         if tuple(layer.attention.self.query.weight.shape) != (hidden, hidden):

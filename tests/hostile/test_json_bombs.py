@@ -120,5 +120,5 @@ def test_one_gigabyte_training_record(tiny_model_dir: Path, audit_run, name: str
     _sparse(tiny_model_dir / name)
     outcome = audit_run(tiny_model_dir)
     text = json.dumps(read_audit_json(outcome.out / outcome.name / "audit.json"))
-    assert f"{name}" in text and "limit" in text
+    assert name in text and "limit" in text
     assert "Traceback" not in outcome.result.stderr
