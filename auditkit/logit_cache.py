@@ -51,7 +51,13 @@ class LogitCache:
 
     def fill(self, texts: Sequence[str], out: np.ndarray) -> list[int]:
         """Copy known logits into ``out``; return the indices of texts still to predict."""
-        todo = []
+        return self.lookup(texts, out)[0]
+
+    def lookup(self, texts: Sequence[str], out: np.ndarray) -> tuple[list[int], list[bytes]]:
+        """:meth:`fill`, also returning the digests of the texts still to predict, so that
+        storing their logits (:meth:`add_digests`) does not hash them again."""
+        todo: list[int] = []
+        missing: list[bytes] = []
         for i, text in enumerate(texts):
             key = text_digest(text)
             row = self.rows.get(key)
@@ -60,11 +66,14 @@ class LogitCache:
                 self.used.add(key)
             else:
                 todo.append(i)
-        return todo
+                missing.append(key)
+        return todo, missing
 
     def add(self, texts: Sequence[str], logits: np.ndarray) -> None:
-        for text, row in zip(texts, logits, strict=True):
-            key = text_digest(text)
+        self.add_digests([text_digest(text) for text in texts], logits)
+
+    def add_digests(self, digests: Sequence[bytes], logits: np.ndarray) -> None:
+        for key, row in zip(digests, logits, strict=True):
             if key not in self.rows:
                 self.added += 1
             self.rows[key] = row

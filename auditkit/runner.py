@@ -206,6 +206,8 @@ class Runner:
             logit_cache.save()
         if isinstance(getattr(handle, "inference_seconds", None), float):
             timings["inference"] = round(handle.inference_seconds, 4)  # every model call, in any phase
+        if isinstance(getattr(handle, "inference_cpu_seconds", None), float):
+            timings["inference_cpu"] = round(handle.inference_cpu_seconds, 4)  # this process's CPU meanwhile
 
         clock = time.perf_counter()
         say("rendering " + ", ".join(formats))

@@ -66,8 +66,10 @@ class TransformersHandle:
         self.batch_tokens = batch_tokens
         # logits of texts already seen (auditkit.logit_cache); the runner attaches a file-backed one
         self.logit_cache = LogitCache()
-        # wall seconds spent in the model (tokenising, forward passes), over all calls
+        # wall seconds spent in the model (tokenising, forward passes), over all calls, and
+        # the CPU seconds this process (all its threads) used meanwhile
         self.inference_seconds = 0.0
+        self.inference_cpu_seconds = 0.0
 
     @property
     def model(self) -> Any:
@@ -133,14 +135,14 @@ class TransformersHandle:
 
         texts = list(texts)
         out = np.zeros((len(texts), len(self.info.labels)), dtype=np.float64)
-        todo = self.logit_cache.fill(texts, out)
+        todo, digests = self.logit_cache.lookup(texts, out)
         if todo:
             self._load()  # not counted as inference time
-            started = time.perf_counter()
-            fresh = [texts[i] for i in todo]
-            out[todo] = self._model_logits(fresh)
-            self.logit_cache.add(fresh, out[todo])
+            started, cpu = time.perf_counter(), time.process_time()
+            out[todo] = self._model_logits([texts[i] for i in todo])
+            self.logit_cache.add_digests(digests, out[todo])
             self.inference_seconds += time.perf_counter() - started
+            self.inference_cpu_seconds += time.process_time() - cpu
         return out
 
     def _model_logits(self, texts: list[str]) -> np.ndarray:
@@ -163,11 +165,12 @@ class TransformersHandle:
     def predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         """One tag per word: the prediction at the word's first word piece."""
         self._load()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             return self._predict_tokens(words)
         finally:
             self.inference_seconds += time.perf_counter() - started
+            self.inference_cpu_seconds += time.process_time() - cpu
 
     def _predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         encoding = self.tokenizer(

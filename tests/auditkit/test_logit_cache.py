@@ -25,6 +25,18 @@ def test_round_trip_keeps_every_text_exactly(tmp_path: Path) -> None:
     np.testing.assert_array_equal(out[:5], logits)
 
 
+def test_lookup_names_the_missing_texts_by_their_digest() -> None:
+    cache = LogitCache()
+    cache.add(["seen"], np.full((1, 2), 3.0))
+    out = np.zeros((3, 2))
+    todo, digests = cache.lookup(["new", "seen", "other"], out)
+    assert todo == [0, 2]
+    assert digests == [text_digest("new"), text_digest("other")]
+    np.testing.assert_array_equal(out[1], [3.0, 3.0])
+    cache.add_digests(digests, np.ones((2, 2)))
+    assert cache.fill(["new", "other"], np.zeros((2, 2))) == []
+
+
 def test_file_keeps_only_the_texts_a_run_used(tmp_path: Path) -> None:
     path = tmp_path / "c.npz"
     first = LogitCache(path)
@@ -82,12 +94,12 @@ def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_pat
     result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"])
     assert result.exit_code in (0, 1), result.stderr
     first = read_audit_json(out / "tox-v3" / "audit.json")
-    assert sum(seen) >= 120 and first["timings"]["inference"] > 0
+    assert sum(seen) >= 120 and first["timings"]["inference"] > 0 and first["timings"]["inference_cpu"] > 0
     assert len(builds) == 1
     seen.clear()
     assert run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"]).exit_code == result.exit_code
     second = read_audit_json(out / "tox-v3" / "audit.json")
-    assert seen == [] and second["timings"]["inference"] == 0
+    assert seen == [] and second["timings"]["inference"] == 0 == second["timings"]["inference_cpu"]
     assert len(builds) == 1, "the re-run must not even load the weights"
     assert second["predictions"] | {"seconds": 0} == first["predictions"] | {"source": "cache", "seconds": 0}
     assert second["sections"] == first["sections"]
