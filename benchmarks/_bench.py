@@ -44,19 +44,25 @@ def environment(libraries: Iterable[str]) -> str:
 
 
 def timed(
-    fn: Callable[[], Any], runs: int, cpu: list[float] | None = None, before: Callable[[], Any] | None = None
+    fn: Callable[[], Any],
+    runs: int,
+    cpu: list[float] | None = None,
+    before: Callable[[], Any] | None = None,
+    results: list[Any] | None = None,
 ) -> list[float]:
-    """Wall seconds of ``runs`` calls of ``fn``; their CPU seconds go to ``cpu`` if given;
-    ``before`` runs ahead of each call, untimed."""
+    """Wall seconds of ``runs`` calls of ``fn``; their CPU seconds go to ``cpu`` and what
+    they return to ``results`` if given; ``before`` runs ahead of each call, untimed."""
     times = []
     for _ in range(runs):
         if before is not None:
             before()
         start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - start)
         if cpu is not None:
             cpu.append(time.process_time() - start_cpu)
+        if results is not None:
+            results.append(result)
     return times
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,10 +26,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
-
-
-def environment() -> str:
-    return _bench.environment(("numpy", "pandas", "scikit-learn", "fairlearn"))
 
 
 def make_data(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -72,15 +66,6 @@ def run_auditkit(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame) -> object
     return group_fairness(y, yhat, frame[["a", "b"]], classes=["0", "1"], positive="1", bootstrap=0)
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return times, result
-
-
 def max_difference(ours: object, theirs: tuple[pd.DataFrame, pd.Series]) -> float:
     """Largest |auditkit − fairlearn| over every intersectional group, metric and difference."""
     view = ours.view("a & b")  # type: ignore[attr-defined]
@@ -103,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs of the auditkit engine")
     parser.add_argument("--baseline-runs", type=int, default=3, help="runs of MetricFrame")
     args = parser.parse_args(argv)
-    print(environment())
+    print(_bench.environment(("numpy", "pandas", "scikit-learn", "fairlearn")))
     print()
     header = f"{'rows':>10}  {'method':<30} {'median s':>10} {'min s':>10} {'max s':>10}  {'ratio':>9}  max |diff|"
     print(header)
@@ -113,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     run_metricframe(y, yhat, frame)
     for rows in args.rows:
         y, yhat, frame = make_data(rows)
-        ours_t, ours = timed(lambda: run_auditkit(y, yhat, frame), args.runs)  # noqa: B023
-        base_t, base = timed(lambda: run_metricframe(y, yhat, frame), args.baseline_runs)  # noqa: B023
-        diff = max_difference(ours, base)  # type: ignore[arg-type]
+        ours: list[Any] = []
+        base: list[Any] = []
+        ours_t = _bench.timed(lambda: run_auditkit(y, yhat, frame), args.runs, results=ours)  # noqa: B023
+        base_t = _bench.timed(lambda: run_metricframe(y, yhat, frame), args.baseline_runs, results=base)  # noqa: B023
+        diff = max_difference(ours[-1], base[-1])
         ratio = statistics.median(base_t) / statistics.median(ours_t)
         for name, times, note in (
             ("fairlearn MetricFrame", base_t, ""),

@@ -113,9 +113,7 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
             break
         away[i] = _start_worker(htmls[i])
         free -= 1
-    results: list[tuple[bytes, list[str]] | None] = [
-        None if i in away else _pdf_and_refusals(html)[:2] for i, html in enumerate(htmls)
-    ]
+    results = {i: _pdf_and_refusals(html)[:2] for i, html in enumerate(htmls) if i not in away}
     for i, wait in away.items():
         done = wait()
         if done is None:
@@ -125,7 +123,7 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
         for level, message in records:
             logging.getLogger("weasyprint").log(level, "%s", message)
         results[i] = (pdf, refused)
-    return [r for r in results if r is not None]
+    return [results[i] for i in range(len(htmls))]
 
 
 # the worker auditkit_render_prepare started for the next htmls_to_pdfs, if any
