@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,28 @@ _CHUNK = 1 << 20
 
 
 def file_sha256(path: Path) -> str:
+    """The file's digest. A file met again unchanged (same inode, size, mtime and ctime) is
+    not read again: the loader and the training record both hash the weights. As git does
+    for its index, a file changed within the last seconds before it was read is always
+    read again, since a write that quick after it might leave its times unchanged."""
+    stat = os.stat(path)
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    name = os.fspath(path)
+    if name in _seen and _seen[name][0] == key:
+        return _seen[name][1]
+    started = time.time_ns()
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+    if max(stat.st_mtime_ns, stat.st_ctime_ns) < started - _SETTLED_NS:
+        _seen[name] = (key, digest.hexdigest())
     return digest.hexdigest()
+
+
+# path → (stat key, sha256) of settled files this process hashed
+_seen: dict[str, tuple[tuple[int, ...], str]] = {}
+_SETTLED_NS = 2_000_000_000
 
 
 def files_sha256(paths: Iterable[Path]) -> str:
