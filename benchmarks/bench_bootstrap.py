@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from functools import partial
 from pathlib import Path
 
@@ -28,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_group_metrics import environment, make_data
+import _bench
+from bench_group_metrics import make_data
 
 
 def auditkit(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame, n_boot: int) -> object:
@@ -82,15 +82,6 @@ def metricframe_boot(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame, n_boo
     )
 
 
-def timed(fn, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def row(rows: int, name: str, times: list[float], scale: float = 1.0, note: str = "") -> float:
     med = statistics.median(times) * scale
     print(f"{rows:>11,}  {name:<44} {med:>10.3f} {min(times) * scale:>10.3f} {max(times) * scale:>10.3f}  {note}")
@@ -107,36 +98,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metricframe-rows", type=int, default=100_000)
     parser.add_argument("--metricframe-boot", type=int, default=3)
     args = parser.parse_args(argv)
-    print(environment())
+    print(_bench.environment(("numpy", "pandas", "scikit-learn", "fairlearn")))
     print(f"\nseconds for {args.boot:,} replicates, two sensitive features (10 groups) and their intersection\n")
     header = f"{'rows':>11}  {'method':<44} {'median s':>10} {'min s':>10} {'max s':>10}  note"
     print(header)
     print("-" * len(header))
     y, yhat, frame = make_data(args.rows)
     auditkit(y[:1000], yhat[:1000], frame.iloc[:1000], 10)  # warm imports
-    row(args.rows, "auditkit, no intervals (all metrics)", timed(lambda: auditkit(y, yhat, frame, 0), args.runs))
+    row(args.rows, "auditkit, no intervals (all metrics)", _bench.timed(lambda: auditkit(y, yhat, frame, 0), args.runs))
     ours = row(args.rows, f"auditkit, {args.boot:,} multinomial replicates",
-               timed(lambda: auditkit(y, yhat, frame, args.boot), args.runs))
+               _bench.timed(lambda: auditkit(y, yhat, frame, args.boot), args.runs))
     stage, n_cells = bootstrap_stage(y, yhat, frame, args.boot)
-    only = row(args.rows, f"auditkit bootstrap stage only ({n_cells} cells)", timed(stage, args.runs),
+    only = row(args.rows, f"auditkit bootstrap stage only ({n_cells} cells)", _bench.timed(stage, args.runs),
                note="draws, metrics of 3 groupings, intervals")
     k = args.row_replicates
     scale = args.boot / k
     rows_med = row(args.rows, f"row resampling (numpy bincount), {k} replicates",
-                   timed(lambda: row_resampling(y, yhat, frame, k), args.runs), scale,
+                   _bench.timed(lambda: row_resampling(y, yhat, frame, k), args.runs), scale,
                    note=f"projected to {args.boot:,} replicates")
     print(f"\nrow resampling / auditkit bootstrap stage: {rows_med / only:,.0f}x; "
           f"row resampling / auditkit call with intervals: {rows_med / ours:,.0f}x")
     m = args.metricframe_rows
     yy, pp, ff = y[:m], yhat[:m], frame.iloc[:m]
     nb = args.metricframe_boot
-    plain = timed(lambda: metricframe_boot(yy, pp, ff, 0), 1)[0]
-    with_boot = timed(lambda: metricframe_boot(yy, pp, ff, nb), 1)[0]
+    plain = _bench.timed(lambda: metricframe_boot(yy, pp, ff, 0), 1)[0]
+    with_boot = _bench.timed(lambda: metricframe_boot(yy, pp, ff, nb), 1)[0]
     projected = plain + (with_boot - plain) / nb * args.boot  # the fit once, then per replicate
     mf = row(m, f"fairlearn MetricFrame, timed with n_boot=0 and {nb}", [projected],
              note=f"projected to {args.boot:,} replicates")
     small = row(m, f"auditkit, {args.boot:,} multinomial replicates",
-                timed(lambda: auditkit(yy, pp, ff, args.boot), args.runs))
+                _bench.timed(lambda: auditkit(yy, pp, ff, args.boot), args.runs))
     print(f"\nMetricFrame (projected) / auditkit at {m:,} rows: {mf / small:,.0f}x")
     return 0
 

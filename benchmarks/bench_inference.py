@@ -33,7 +33,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench
-from bench_group_metrics import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ROOT / "plugins" / "training" / "data" / "demo_train.csv"
@@ -131,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             handle.logit_cache = LogitCache()  # every run predicts every text
             return handle.predict_proba(texts)
 
-        ours_t, ours = timed(ours_cold, args.runs)
-        base_t, base = timed(lambda: pipeline_proba(classifier, texts), args.baseline_runs)
+        runs: list[np.ndarray] = []
+        base_runs: list[np.ndarray] = []
+        ours_t = _bench.timed(ours_cold, args.runs, results=runs)
+        base_t = _bench.timed(lambda: pipeline_proba(classifier, texts), args.baseline_runs, results=base_runs)
+        ours, base = runs[-1], base_runs[-1]
         lengths = np.array([len(x) for x in handle.tokenizer(texts, truncation=True, max_length=256)["input_ids"]])
         flops = flops_per_text(handle.model.config, lengths)
     peak = matmul_peak()
