@@ -111,7 +111,6 @@ class WordPieceTokenizer:
         self._backend = backend
         self.model_max_length = model_max_length
         self.pad_token_id = backend.token_to_id(pad_token)
-        self.is_fast = True
 
     def __call__(
         self,

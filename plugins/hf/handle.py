@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -138,12 +139,20 @@ class TransformersHandle:
         todo, digests = self.logit_cache.lookup(texts, out)
         if todo:
             self._load()  # not counted as inference time
-            started, cpu = time.perf_counter(), time.process_time()
-            out[todo] = self._model_logits([texts[i] for i in todo])
-            self.logit_cache.add_digests(digests, out[todo])
+            with self._inference_clock():
+                out[todo] = self._model_logits([texts[i] for i in todo])
+                self.logit_cache.add_digests(digests, out[todo])
+        return out
+
+    @contextmanager
+    def _inference_clock(self) -> Iterator[None]:
+        """Count the block as inference: its wall seconds and this process's CPU seconds."""
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
             self.inference_seconds += time.perf_counter() - started
             self.inference_cpu_seconds += time.process_time() - cpu
-        return out
 
     def _model_logits(self, texts: list[str]) -> np.ndarray:
         import numpy as np
@@ -165,12 +174,8 @@ class TransformersHandle:
     def predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         """One tag per word: the prediction at the word's first word piece."""
         self._load()
-        started, cpu = time.perf_counter(), time.process_time()
-        try:
+        with self._inference_clock():
             return self._predict_tokens(words)
-        finally:
-            self.inference_seconds += time.perf_counter() - started
-            self.inference_cpu_seconds += time.process_time() - cpu
 
     def _predict_tokens(self, words: list[list[str]]) -> list[list[str]]:
         encoding = self.tokenizer(
