@@ -53,3 +53,15 @@ def files_sha256(paths: Iterable[Path]) -> str:
 def value_sha256(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def arrays_sha256(*arrays: Any) -> str:
+    """One digest of NumPy arrays: each one's dtype, shape and bytes."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

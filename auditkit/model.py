@@ -299,6 +299,9 @@ class Audit:
     # the hook relay (minus plugins this audit disabled), so a plugin can call a hook that other
     # plugins implement (e.g. ``audit.hook.auditkit_pii_recognizers()``); None when built by hand
     hook: Any = None
+    # where a plugin may keep a slow, deterministic result between runs (see
+    # auditkit.result_cache); None when this run does not cache
+    cache_dir: str | None = None
 
     @property
     def positive_label(self) -> str | None:

@@ -28,6 +28,7 @@ from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
 from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
+from auditkit.result_cache import results_dir
 
 DEFAULT_OUT = Path("auditkit-reports")
 
@@ -168,6 +169,7 @@ class Runner:
             created=_created(),
             timings=timings,
             hook=_HookRelay(self, skip),
+            cache_dir=str(results_dir(self.options.out)) if self._use_cache(config, handle) else None,
         )
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())

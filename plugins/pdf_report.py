@@ -16,14 +16,13 @@ import base64
 import functools
 import logging
 import os
-import pickle
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditkit import Finding, hookimpl
+from auditkit.warm import cores as _cores
 
 if TYPE_CHECKING:
     from auditkit import Audit, ConfigSection
@@ -48,7 +47,7 @@ def auditkit_render_prepare(formats: list[str]) -> None:
     (see :func:`htmls_to_pdfs`). A worker that is never given a report ends on its own."""
     global _warm
     if "pdf" in formats and _warm is None and _cores() > 1:
-        _warm = _spawn_worker()
+        _warm = _worker()
 
 
 @hookimpl
@@ -90,9 +89,9 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
     """Several reports at once: ``(pdf, refused URLs)`` each, in order.
 
     weasyprint is pure Python and holds the GIL, so the reports are laid out side by side
-    in processes (``python -c``, HTML in on stdin, the PDF out on stdout; what weasyprint
-    logs there is logged here) while a CPU core is free for one (``workers``, by default
-    :func:`_free_cores`). The first report (the longest, compliance) goes to the worker
+    in processes (:class:`auditkit.warm.WarmProcess`; what weasyprint logs there is logged
+    here) while a CPU core is free for one (``workers``, by default :func:`_free_cores`).
+    The first report (the longest, compliance) goes to the worker
     :func:`auditkit_render_prepare` started early, which has weasyprint loaded already, and
     this process lays out the rest; without that worker this process takes the first and
     new workers the others. The bytes are those :func:`html_to_pdf` makes one after the
@@ -102,24 +101,20 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
     global _warm
     free = _free_cores() if workers is None else workers
     warm, _warm = _warm, None
-    away: dict[int, Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]] = {}
+    away: dict[int, Callable[[], tuple[bytes, list[str], list[tuple[int, str]]]]] = {}
     if warm is not None and free > 0:
-        away[0] = _start_worker(htmls[0], warm)
+        away[0] = warm.submit(_pdf_and_refusals, htmls[0], True)
         free -= 1
     elif warm is not None:  # no core to spare after all: it ends when its input closes
-        _close(warm)
+        warm.close()
     for i in range(1, len(htmls)):
         if free <= 0:
             break
-        away[i] = _start_worker(htmls[i])
+        away[i] = _worker().submit(_pdf_and_refusals, htmls[i], True)
         free -= 1
     results = {i: _pdf_and_refusals(html)[:2] for i, html in enumerate(htmls) if i not in away}
     for i, wait in away.items():
-        done = wait()
-        if done is None:
-            results[i] = _pdf_and_refusals(htmls[i])[:2]
-            continue
-        pdf, refused, records = done
+        pdf, refused, records = wait()
         for level, message in records:
             logging.getLogger("weasyprint").log(level, "%s", message)
         results[i] = (pdf, refused)
@@ -129,77 +124,12 @@ def htmls_to_pdfs(htmls: list[str], workers: int | None = None) -> list[tuple[by
 # the worker auditkit_render_prepare started for the next htmls_to_pdfs, if any
 _warm: Any = None
 
-_WORKER = (
-    "import sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "  # the folder it runs in is no package
-    "from auditkit_plugins.pdf_report import worker_main; worker_main()"
-)
 
+def _worker() -> Any:
+    """A process with weasyprint (and the fetcher it needs) imported, waiting for a report."""
+    from auditkit.warm import WarmProcess
 
-def _spawn_worker() -> Any:
-    """A worker process waiting for its HTML on stdin (None when it cannot start)."""
-    import subprocess
-
-    try:
-        return subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError:
-        return None
-
-
-def _close(proc: Any) -> None:
-    try:
-        proc.stdin.close()
-        proc.stdout.close()
-    except OSError:
-        pass
-
-
-def _start_worker(
-    html: str, proc: Any = None
-) -> Callable[[], tuple[bytes, list[str], list[tuple[int, str]]] | None]:
-    """Give ``html`` to a worker process (``proc``, or a new one); the returned call waits
-    for the result (``None`` when the worker could not start or failed)."""
-    import threading
-
-    proc = proc or _spawn_worker()
-    if proc is None:
-        return lambda: None
-    output: list[bytes] = []
-
-    def communicate() -> None:
-        try:
-            output.append(proc.communicate(html.encode("utf-8"))[0])
-        except (OSError, ValueError):  # it died before reading: the report is laid out here
-            proc.kill()
-            proc.wait()
-
-    thread = threading.Thread(target=communicate, daemon=True)
-    thread.start()
-
-    def result() -> tuple[bytes, list[str], list[tuple[int, str]]] | None:
-        thread.join()
-        if proc.returncode != 0 or not output:
-            return None
-        try:
-            return pickle.loads(output[0])  # our own worker's answer
-        except Exception:
-            return None
-
-    return result
-
-
-def worker_main() -> None:
-    """A worker process of :func:`htmls_to_pdfs`: report HTML on stdin, a pickled
-    ``(pdf, refused URLs, weasyprint log records)`` on stdout."""
-    import weasyprint  # noqa: F401  (before the HTML arrives: an early worker is ready when it does)
-
-    _fetcher_class()
-    html = sys.stdin.buffer.read().decode("utf-8")
-    if not html:  # never given a report
-        return
-    result = _pdf_and_refusals(html, worker=True)
-    sys.stdout.buffer.write(pickle.dumps(result))
-    sys.stdout.flush()
+    return WarmProcess(("weasyprint", "weasyprint.urls", "auditkit_plugins.pdf_report"))
 
 
 def _free_cores(since: tuple[int, int] | None = None) -> int:
@@ -223,14 +153,6 @@ def _free_cores(since: tuple[int, int] | None = None) -> int:
     except (AttributeError, OSError):  # no load average (Windows)
         busy = 1.0
     return max(int(cores - busy + 0.5), 0)
-
-
-def _cores() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _cpu_times() -> tuple[int, int] | None:

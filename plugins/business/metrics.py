@@ -1,10 +1,11 @@
-"""The technology metric y, measured on the audit's evaluation data with scikit-learn.
+"""The technology metric y, measured on the audit's evaluation data.
 
 Never copied from training logs: the value is what this model scores on the data this
 audit evaluated, from ``audit.y_true`` and ``audit.predictions`` (token tasks: the tags
 of every word, flattened). Binary measures (f1, precision, recall, auc) use the audit's
 positive label; auc ranks by the positive-class score (the vendor's raw score in
-predictions mode).
+predictions mode). Each is scikit-learn's metric of the same name, computed by
+:mod:`auditkit_plugins.classification_scores` (tested equal), and the formula says so.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Measured:
 def measure(audit: Any, name: str) -> Measured:
     """Compute metric ``name`` for the audit; ValueError (with the fix) when it cannot be."""
     import numpy as np
-    from sklearn import metrics as skm
+    from auditkit_plugins import classification_scores as scores
 
     preds = audit.predictions
     if preds is None:
@@ -57,22 +58,22 @@ def measure(audit: Any, name: str) -> Measured:
     if len(y_true) == 0:
         raise ValueError("the evaluation data is empty: no rows to measure the primary metric on")
     if name == "accuracy":
-        value = skm.accuracy_score(y_true, y_pred)
-        return Measured(name, float(value), "sklearn.metrics.accuracy_score(y_true, y_pred)", len(y_true))
+        value = scores.accuracy_score(y_true, y_pred)
+        return Measured(name, value, "accuracy_score(y_true, y_pred), as sklearn.metrics", len(y_true))
     if name == "balanced_accuracy":
         return Measured(
             name,
-            float(skm.balanced_accuracy_score(y_true, y_pred)),
-            "sklearn.metrics.balanced_accuracy_score(y_true, y_pred)",
+            scores.balanced_accuracy_score(y_true, y_pred),
+            "balanced_accuracy_score(y_true, y_pred), as sklearn.metrics",
             len(y_true),
         )
     if name in ("macro_f1", "weighted_f1"):
         average = name.split("_")[0]
-        value = skm.f1_score(y_true, y_pred, average=average, zero_division=0)
+        value = scores.f1_score(y_true, y_pred, average)
         return Measured(
             name,
-            float(value),
-            f"sklearn.metrics.f1_score(y_true, y_pred, average={average!r}, zero_division=0)",
+            value,
+            f"f1_score(y_true, y_pred, average={average!r}, zero_division=0), as sklearn.metrics",
             len(y_true),
         )
     classes = [str(c) for c in (preds.classes or audit.model.labels)]
@@ -83,23 +84,22 @@ def measure(audit: Any, name: str) -> Measured:
         )
     positive = str(audit.positive_label or classes[1])
     if name == "auc":
-        scores = _positive_scores(preds, classes, positive)
+        ranks = _positive_scores(preds, classes, positive)
         hits = (y_true == positive).astype(int)
         if hits.min() == hits.max():
             raise ValueError("AUC is undefined: the evaluation data holds one class only; use accuracy")
         return Measured(
             name,
-            float(skm.roc_auc_score(hits, scores)),
-            f"sklearn.metrics.roc_auc_score(y_true == {positive!r}, score of {positive!r})",
+            scores.roc_auc_score(hits, ranks),
+            f"roc_auc_score(y_true == {positive!r}, score of {positive!r}), as sklearn.metrics",
             len(y_true),
             positive,
         )
-    scorer = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}[name]
-    value = scorer(y_true, y_pred, pos_label=positive, average="binary", zero_division=0)
+    value = scores.binary_scores(y_true, y_pred, positive)[name]
     return Measured(
         name,
-        float(value),
-        f"sklearn.metrics.{scorer.__name__}(y_true, y_pred, pos_label={positive!r}, zero_division=0)",
+        value,
+        f"{name}_score(y_true, y_pred, pos_label={positive!r}, zero_division=0), as sklearn.metrics",
         len(y_true),
         positive,
     )

@@ -231,7 +231,7 @@ def add_aucs(
     scores, positive = inputs.scores, inputs.y.astype(bool)
     if not np.isfinite(scores).all():
         return None
-    from sklearn.metrics import roc_auc_score
+    from auditkit_plugins.classification_scores import roc_auc_score
 
     groupings = [v.grouping for v in views]
     results = [aucs.point_aucs(positive, scores, g) for g in groupings]

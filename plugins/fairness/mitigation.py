@@ -8,28 +8,34 @@ mitigated model needs the sensitive feature at prediction time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from auditkit_plugins.fairness import disparity, engine
 from auditkit_plugins.fairness.groups import Grouping
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 REPORTED = ("demographic_parity_difference", "equalized_odds_difference")
 
 
-class ScoreModel(ClassifierMixin, BaseEstimator):
-    """A prefit 'estimator' whose prediction is the score column it is given."""
+@functools.cache
+def score_model() -> type:
+    """The class of a prefit 'estimator' whose prediction is the score column it is given
+    (made on first use: scikit-learn is imported only where the what-if runs)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def fit(self, X: Any, y: Any = None) -> ScoreModel:
-        return self
+    class ScoreModel(ClassifierMixin, BaseEstimator):
+        def fit(self, X: Any, y: Any = None) -> ScoreModel:
+            return self
 
-    def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(X, dtype=float)[:, 0]
+        def predict(self, X: Any) -> np.ndarray:
+            return np.asarray(X, dtype=float)[:, 0]
 
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
+        def __sklearn_is_fitted__(self) -> bool:
+            return True
+
+    return ScoreModel
 
 
 @dataclass
@@ -51,6 +57,13 @@ class MitigationResult:
     runs: list[MitigationRun] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     left_out_groups: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> MitigationResult | None:
+        """The result again from ``dataclasses.asdict`` of it, as JSON gives it back."""
+        if data is None:
+            return None
+        return cls(**{**data, "runs": [MitigationRun(**run) for run in data["runs"]]})
 
 
 def _measure(
@@ -112,7 +125,7 @@ def what_if(
     x_test = pd.DataFrame({"score": scores[test]})
     for constraint in constraints:
         optimizer = ThresholdOptimizer(
-            estimator=ScoreModel(),
+            estimator=score_model()(),
             constraints=constraint,
             objective="accuracy_score",
             prefit=True,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,10 +17,15 @@ from auditkit_plugins.fairness.counterfactual import (
     file_pairs,
     term_pairs,
 )
+from auditkit_plugins.fairness.groups import Grouping
 from auditkit_plugins.fairness.schema import check_term_table, shipped_terms
 
+from auditkit import result_cache
+from auditkit._version import __version__
 from auditkit.errors import ConfigError
+from auditkit.hashing import arrays_sha256, value_sha256
 from auditkit.model import Audit
+from auditkit.warm import WarmProcess, cores
 
 
 def missing_counts(views: list[assess.GroupView]) -> dict[str, int]:
@@ -116,29 +125,87 @@ def mitigation(
     views: list[assess.GroupView],
     cfg: dict[str, Any],
     binding: constraints.ConstraintResult | None,
+    side: WarmProcess | None = None,
+    kept: Path | None = None,
+    early: tuple[str, Callable[[], Any]] | None = None,
 ) -> tuple[Any, str | None]:
+    """The ThresholdOptimizer what-if: the one kept in ``kept`` for this feature, else the
+    one ``early`` started for it, else run in ``side`` (a process that has imported
+    fairlearn while the rest of the section was measured) when there is one."""
     if not cfg["mitigation"]:
         return None, "mitigation what-if turned off ([fairness] mitigation = false)"
-    if inputs.task != "binary" or inputs.scores is None or not inputs.has_labels:
+    if not _can_mitigate(inputs):
         return None, "ThresholdOptimizer needs a binary task with labels and the model's scores"
     if not np.isfinite(inputs.scores).all():
         return None, "some scores are missing or not finite"
+    grouping = _what_if_grouping(cfg, views, binding)
+    if len(grouping.groups) < 2:
+        return None, f"feature {grouping.feature!r} has one group: nothing to equalise"
+    from auditkit_plugins.fairness.mitigation import MitigationResult, what_if
+
+    args = _what_if_args(inputs, cfg, grouping)
+    if early is not None and early[0] == grouping.feature:
+        compute = early[1]
+    else:
+        compute = (lambda: side.submit(what_if, *args)()) if side is not None else functools.partial(what_if, *args)
+    result = result_cache.remember(
+        _kept_file(kept, grouping), compute, lambda r: asdict(r) if r is not None else None, MitigationResult.from_json
+    )
+    if result is None:
+        return None, (
+            f"too few rows for a held-out what-if on {grouping.feature!r}: it needs two groups of 4+ rows, 20 in all"
+        )
+    return result, None
+
+
+def _what_if_grouping(
+    cfg: dict[str, Any], views: list[assess.GroupView], binding: constraints.ConstraintResult | None
+) -> Grouping:
+    """[fairness] mitigation_feature, else the binding constraint's feature, else the first."""
     features = {v.grouping.feature: v.grouping for v in views}
     wanted = cfg["mitigation_feature"]
     if wanted and wanted not in features:
         raise ConfigError(f"[fairness] mitigation_feature = {wanted!r}: not one of {sorted(features)}")
     if not wanted:
         wanted = binding.feature if binding is not None and binding.feature in features else views[0].grouping.feature
+    return features[wanted]
+
+
+def _what_if_args(inputs: assess.Inputs, cfg: dict[str, Any], grouping: Grouping) -> tuple[Any, ...]:
+    assert inputs.y is not None and inputs.yhat is not None
+    return inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]
+
+
+def _kept_file(kept: Path | None, grouping: Grouping) -> Path | None:
+    if kept is None:
+        return None
+    return kept / f"{value_sha256([grouping.feature, grouping.groups, arrays_sha256(grouping.codes)])}.json"
+
+
+def _start_early(
+    inputs: assess.Inputs,
+    views: list[assess.GroupView],
+    cfg: dict[str, Any],
+    top: dict[str, Any],
+    side: WarmProcess | None,
+    kept: Path | None,
+) -> tuple[str, Callable[[], Any]] | None:
+    """Give ``side`` the what-if before the counterfactual tests, which predict (for long,
+    on a cold run): its feature is the one the group constraints alone make binding, which
+    the counterfactual results seldom change (:func:`mitigation` runs it again if they do)."""
+    if side is None or not np.isfinite(inputs.scores).all():
+        return None
+    try:
+        _, binding = constraints.overall(assess.score_constraints(inputs, cfg, top, [])[0])
+        grouping = _what_if_grouping(cfg, views, binding)
+    except ConfigError:  # raised again, with the section's context, where the what-if is reported
+        return None
+    path = _kept_file(kept, grouping)
+    if len(grouping.groups) < 2 or (path is not None and path.is_file()):
+        return None
     from auditkit_plugins.fairness.mitigation import what_if
 
-    assert inputs.y is not None and inputs.yhat is not None
-    grouping = features[wanted]
-    if len(grouping.groups) < 2:
-        return None, f"feature {wanted!r} has one group: nothing to equalise"
-    result = what_if(inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"])
-    if result is None:
-        return None, f"too few rows for a held-out what-if on {wanted!r}: it needs two groups of 4+ rows, 20 in all"
-    return result, None
+    return grouping.feature, side.submit(what_if, *_what_if_args(inputs, cfg, grouping))
 
 
 def run(audit: Audit) -> assess.FairnessResult | None:
@@ -147,11 +214,62 @@ def run(audit: Audit) -> assess.FairnessResult | None:
     inputs = assess.prepare(audit)
     if inputs is None:
         return None
+    kept = _kept_mitigations(audit.cache_dir, inputs, cfg)
+    wanted = cfg["mitigation"] and _can_mitigate(inputs) and not (kept is not None and kept.is_dir())
+    side = _mitigation_process() if wanted else None
+    try:
+        return _run(audit, cfg, cf, inputs, side, kept)
+    finally:
+        if side is not None:
+            side.close()
+
+
+def _can_mitigate(inputs: assess.Inputs) -> bool:
+    return inputs.task == "binary" and inputs.scores is not None and inputs.has_labels
+
+
+def _mitigation_process() -> WarmProcess | None:
+    """A process importing fairlearn, scikit-learn and SciPy (about a second) on a spare core."""
+    return WarmProcess(_MITIGATION_IMPORTS) if cores() > 1 else None
+
+
+_MITIGATION_IMPORTS = (
+    "fairlearn.postprocessing", "sklearn.base", "sklearn.model_selection", "auditkit_plugins.fairness.mitigation"
+)
+
+
+def _kept_mitigations(cache_dir: str | None, inputs: assess.Inputs, cfg: dict[str, Any]) -> Path | None:
+    """The folder of this data's cached what-ifs (one per feature), if the run caches: the
+    scores, labels, predictions and settings, and the versions of the code that fits."""
+    if cache_dir is None or not _can_mitigate(inputs):
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        versions = [version(name) for name in ("fairlearn", "scikit-learn")]
+    except PackageNotFoundError:
+        return None
+    key = value_sha256([
+        arrays_sha256(inputs.scores, inputs.y, inputs.yhat), cfg["mitigation_constraints"], cfg["seed"],
+        versions, __version__,
+    ])
+    return Path(cache_dir) / "fairness-mitigation" / key
+
+
+def _run(
+    audit: Audit,
+    cfg: dict[str, Any],
+    cf: dict[str, Any],
+    inputs: assess.Inputs,
+    side: WarmProcess | None,
+    kept: Path | None,
+) -> assess.FairnessResult:
     assert audit.frame is not None and audit.dataset is not None
     notes: list[str] = []
     views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
     overall_auc = assess.add_aucs(inputs, views, cfg)
     top = assess.compute_disparities(inputs, views, cfg)
+    early = _start_early(inputs, views, cfg, top, side, kept) if cfg["mitigation"] else None
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
     results, skipped = assess.score_constraints(inputs, cfg, top, cfs)
     score, binding = constraints.overall(results)
@@ -171,5 +289,5 @@ def run(audit: Audit) -> assess.FairnessResult | None:
         counterfactual_note=cf_note,
         notes=notes,
     )
-    result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding)
+    result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding, side, kept, early)
     return result

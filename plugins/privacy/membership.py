@@ -51,11 +51,11 @@ class AttackResult:
 
 def loss_threshold_attack(member_loss: np.ndarray, nonmember_loss: np.ndarray) -> AttackResult:
     """Score = −loss (members have lower loss); ROC over every threshold."""
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from auditkit_plugins.classification_scores import roc_auc_score, roc_curve
 
     y = np.concatenate([np.ones(len(member_loss)), np.zeros(len(nonmember_loss))])
     score = -np.concatenate([member_loss, nonmember_loss])
-    fpr, tpr, thresholds = roc_curve(y, score, drop_intermediate=False)
+    fpr, tpr, thresholds = roc_curve(y, score)
     gaps = tpr - fpr
     best = int(np.argmax(gaps))
     return AttackResult(

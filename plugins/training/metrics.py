@@ -1,7 +1,7 @@
 """Evaluation measures shared by the trainer (dev split) and the audit (evaluation data).
 
 Sequence tasks: per-class precision/recall/F1/support, accuracy, macro F1 and the
-confusion matrix (scikit-learn). Token tasks: entity-level scores over BIO spans, with the
+confusion matrix (as scikit-learn computes them). Token tasks: entity-level scores over BIO spans, with the
 conlleval rules (an I- tag after O or after another type starts a new entity).
 """
 
@@ -38,13 +38,13 @@ def _f1(p: float, r: float) -> float:
 
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> Report:
     """Per-class report over `labels` (plus any name only the data or model uses)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+    from auditkit_plugins.classification_scores import confusion_matrix, precision_recall_fscore_support
 
     true = np.asarray([str(v) for v in y_true], dtype=object)
     pred = np.asarray([str(v) for v in y_pred], dtype=object)
     names = [str(v) for v in labels]
     names += sorted({*true, *pred} - set(names))
-    p, r, f, s = precision_recall_fscore_support(true, pred, labels=names, zero_division=0)
+    p, r, f, s = precision_recall_fscore_support(true, pred, names)
     rows = [
         {
             "class": n,
@@ -78,7 +78,7 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str], labels: 
             "support": total,
         }
     )
-    matrix = confusion_matrix(true, pred, labels=names).tolist()
+    matrix = confusion_matrix(true, pred, names).tolist()
     return Report(rows=rows, accuracy=accuracy, macro_f1=macro, labels=names, confusion=matrix, support=total)
 
 

@@ -267,3 +267,65 @@ def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
     assert section.data["mitigation"] is None
     assert any(f.code == "fairness-mitigation-skipped" for f in section.findings)
     assert {r["group"]: r["n"] for r in section.data["groups"]} == {"f": 2, "m": 1}
+
+
+def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
+    from auditkit_plugins.fairness import run as fairness_run
+
+    frame, y, yhat, scores = _biased(n=2000, seed=5)
+    config = {"bootstrap": 0, "auc_bootstrap": 0}
+    launched = []
+    real = fairness_run._mitigation_process
+    monkeypatch.setattr(fairness_run, "cores", lambda: 2)
+    monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
+    there = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
+    side = launched[0]
+    assert side is not None and side.used and side.proc.returncode == 0  # it ran the what-if
+    monkeypatch.setattr(fairness_run, "cores", lambda: 1)  # one core: no side process
+    monkeypatch.setattr(fairness_run, "_mitigation_process", real)
+    here = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
+    assert there == here and there["runs"]
+
+
+def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_path, monkeypatch) -> None:
+    from auditkit_plugins.fairness import mitigation as mitigation_module
+    from auditkit_plugins.fairness import run as fairness_run
+
+    frame, y, yhat, scores = _biased(n=2000, seed=6)
+    config = {"bootstrap": 0, "auc_bootstrap": 0}
+    audit = make_audit(frame, y, yhat, scores, config=config)
+    audit.cache_dir = str(tmp_path)
+    first = run(audit).data["mitigation"]
+    kept = list(tmp_path.glob("fairness-mitigation/*/*.json"))
+    assert len(kept) == 1 and first["runs"]
+
+    launched = []
+    monkeypatch.setattr(fairness_run, "WarmProcess", lambda modules: launched.append(modules))
+    monkeypatch.setattr(mitigation_module, "what_if", lambda *a: pytest.fail("the what-if ran again"))
+    again = make_audit(frame, y, yhat, scores, config=config)
+    again.cache_dir = str(tmp_path)
+    assert run(again).data["mitigation"] == first and not launched  # no process started either
+
+    kept[0].write_text("{not json", encoding="utf-8")  # a half-written entry is a miss
+    monkeypatch.undo()
+    assert run(again).data["mitigation"] == first
+    other = make_audit(frame, y, yhat, scores, config={**config, "seed": 1})  # another split
+    other.cache_dir = str(tmp_path)
+    assert run(other).data["mitigation"] != first
+    assert len(list(tmp_path.glob("fairness-mitigation/*/*.json"))) == 2
+
+
+def test_a_what_if_started_early_for_another_feature_is_not_used() -> None:
+    from auditkit_plugins.fairness import assess
+    from auditkit_plugins.fairness import run as fairness_run
+
+    frame, y, yhat, scores = _biased(n=2000, seed=7)
+    audit = make_audit(frame, y, yhat, scores, config={"bootstrap": 0, "auc_bootstrap": 0})
+    cfg, _ = assess.settings(audit)
+    inputs = assess.prepare(audit)
+    views, _ = assess.measure(audit.frame, ["g"], inputs, cfg, [])
+    expected, _ = fairness_run.mitigation(inputs, views, cfg, None)
+    early = ("h", lambda: pytest.fail("the early what-if was for another feature"))
+    got, note = fairness_run.mitigation(inputs, views, cfg, None, early=early)
+    assert note is None and got == expected and got.feature == "g"
+    assert fairness_run.mitigation(inputs, views, cfg, None, early=("g", lambda: expected))[0] is expected

@@ -14,6 +14,7 @@ from auditkit_plugins import json_report, pdf_report
 from pypdf import PdfReader
 from reportaudit import REPORT_ID, build_report_audit
 
+from auditkit import warm as warm_process
 from auditkit.model import Section, Table
 from auditkit.rendering import render_report
 
@@ -255,14 +256,14 @@ def early_worker(two_reports, monkeypatch):
     monkeypatch.setattr(pdf_report, "_cores", lambda: 2)
     pdf_report.auditkit_render_prepare(formats=["pdf"])
     warm = pdf_report._warm
-    assert warm is not None and warm.poll() is None  # waiting for its HTML
+    assert warm is not None and warm.proc.poll() is None  # waiting for its HTML
     return (*two_reports, warm)
 
 
 def test_a_worker_started_early_lays_out_the_first_report(early_worker) -> None:
     htmls, serial, warm = early_worker
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=1)] == serial
-    assert warm.returncode == 0 and pdf_report._warm is None  # it did the work, and is used up
+    assert warm.proc.returncode == 0 and pdf_report._warm is None  # it did the work, and is used up
     pdf_report.auditkit_render_prepare(formats=["html", "json"])  # no PDF to come: no worker
     assert pdf_report._warm is None
 
@@ -271,14 +272,14 @@ def test_an_early_worker_never_given_a_report_ends_quietly(early_worker) -> None
     htmls, serial, warm = early_worker
     # no core to spare when the reports are ready: both are laid out here
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=0)] == serial
-    assert warm.wait(timeout=60) == 0 and pdf_report._warm is None
+    assert warm.proc.wait(timeout=60) == 0 and pdf_report._warm is None
 
 
 def test_a_failing_worker_process_costs_time_not_the_report(two_reports, monkeypatch) -> None:
     htmls, serial = two_reports
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     monkeypatch.setattr(pdf_report, "_free_cores", lambda: 1)
-    monkeypatch.setattr(pdf_report, "_WORKER", "import sys; sys.exit(3)")
+    monkeypatch.setattr(warm_process, "_PROGRAM", "import sys; sys.exit(3)")
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
     monkeypatch.setattr(pdf_report, "_free_cores", lambda: 0)  # one core: no worker at all
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial

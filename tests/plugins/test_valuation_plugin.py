@@ -291,3 +291,26 @@ def test_market_disabled_for_one_model_by_run_disable() -> None:
     audit.plugins = [PluginInfo("valuation", "0", "built-in", ["auditkit_value"])]  # market left out by [run]
     doc = value(audit)
     assert "valuation-market-disabled" in {f["code"] for f in doc["findings"]}
+
+
+@pytest.mark.parametrize("name", ["accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "f1", "precision",
+                                  "recall", "auc"])
+def test_every_primary_metric_equals_sklearns(name: str) -> None:
+    from auditkit_plugins.business.metrics import measure
+    from sklearn import metrics as skm
+
+    audit = make_audit()
+    y, guess = audit.y_true, audit.predictions.labels
+    expected = {
+        "accuracy": lambda: skm.accuracy_score(y, guess),
+        "balanced_accuracy": lambda: skm.balanced_accuracy_score(y, guess),
+        "macro_f1": lambda: skm.f1_score(y, guess, average="macro"),
+        "weighted_f1": lambda: skm.f1_score(y, guess, average="weighted"),
+        "f1": lambda: skm.f1_score(y, guess, pos_label="positive"),
+        "precision": lambda: skm.precision_score(y, guess, pos_label="positive"),
+        "recall": lambda: skm.recall_score(y, guess, pos_label="positive"),
+        "auc": lambda: skm.roc_auc_score(y == "positive", audit.predictions.scores),
+    }[name]()
+    measured = measure(audit, name)
+    assert measured.value == pytest.approx(expected, abs=1e-12)
+    assert measured.formula.endswith("as sklearn.metrics")

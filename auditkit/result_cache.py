@@ -1,0 +1,67 @@
+"""Results a plugin computes slowly, and the same way every time, kept between runs.
+
+A re-run with the same inputs predicts nothing (the prediction and logit caches). A
+plugin step that is slow but deterministic, such as the ThresholdOptimizer what-if
+(importing fairlearn and scikit-learn and fitting: about two seconds), is kept the same
+way: as JSON under ``OUT/.cache/results/<name>/<key>.json``, where the key hashes
+everything the result depends on (the caller lists it, library versions included).
+Files are written atomically; an unreadable one is a miss, so the step runs again.
+``audit.cache_dir`` is None when the run does not cache (``--no-cache``,
+``[run] cache = false``), and then nothing is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from auditkit.cache import TMP_PREFIX
+from auditkit.hashing import value_sha256
+
+T = TypeVar("T")
+
+
+def results_dir(out_root: Path) -> Path:
+    return out_root / ".cache" / "results"
+
+
+def entry(cache_dir: str | None, name: str, parts: Any) -> Path | None:
+    """The file for the result of step ``name`` on inputs ``parts`` (None: no caching)."""
+    if cache_dir is None:
+        return None
+    return Path(cache_dir) / name / f"{value_sha256([name, parts])}.json"
+
+
+def remember(
+    path: Path | None, compute: Callable[[], T], dump: Callable[[T], Any], load: Callable[[Any], T]
+) -> T:
+    """The result kept in ``path``; else ``compute()``, kept there (as ``dump`` makes it
+    JSON; ``load`` makes it the result again)."""
+    if path is not None:
+        try:
+            return load(json.loads(path.read_text(encoding="utf-8"))["result"])
+        except (OSError, ValueError, KeyError, TypeError):  # absent, half-written or of another shape
+            pass
+    result = compute()
+    if path is not None:
+        _write(path, json.dumps({"result": dump(result)}, allow_nan=True))
+    return result
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically; a cache that cannot be written (disk full, read-only) costs time only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".json", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,112 @@
+"""Work beside the audit on a spare core: a process that imports ahead, then runs one call.
+
+A step that needs a heavy library (weasyprint for a PDF; fairlearn, with scikit-learn and
+SciPy under it, for the mitigation what-if) pays about a second of imports in the audit's
+path. On a machine with a core to spare a plugin starts a :class:`WarmProcess` as soon as
+it knows the step will come: the imports run on the other core while the audit goes on,
+and :meth:`WarmProcess.submit` runs the call there. The call and its result travel
+pickled over the process's stdin and stdout (our own child: nothing from outside is
+unpickled). A process that cannot start, dies or raises costs time, never the result:
+the call then runs in this process, where an error is raised as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_PROGRAM = (
+    "import sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "  # the folder it runs in is no package
+    "from auditkit.warm import serve; serve(sys.argv[1:])"
+)
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class WarmProcess:
+    """A Python process that imports ``modules`` now and runs one call when given it.
+
+    Unused, it ends on its own once :meth:`close` (or garbage collection) closes its input.
+    """
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.used = False
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-c", _PROGRAM, *modules],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self.proc = None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
+        """Send ``fn(*args)`` (``fn`` importable by name); the returned call waits for the
+        result, or runs ``fn(*args)`` here when the process could not."""
+        proc = None if self.used else self.proc
+        self.used = True
+        try:
+            payload = pickle.dumps((fn, args))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            proc = None
+        if proc is None:
+            self.close()
+            return lambda: fn(*args)
+        output: list[bytes] = []
+
+        def communicate() -> None:
+            try:
+                output.append(proc.communicate(payload)[0])
+            except (OSError, ValueError):  # it died before reading
+                proc.kill()
+                proc.wait()
+
+        thread = threading.Thread(target=communicate, daemon=True)
+        thread.start()
+
+        def result() -> T:
+            thread.join()
+            if proc.returncode == 0 and output:
+                try:
+                    return pickle.loads(output[0])  # our own child's answer
+                except Exception:
+                    pass
+            return fn(*args)
+
+        return result
+
+    def close(self) -> None:
+        """Let an unused process end (it exits when its input closes)."""
+        self.used = True
+        if self.proc is not None and self.proc.returncode is None:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                try:
+                    pipe.close()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+
+
+def serve(modules: Sequence[str]) -> None:
+    """The process's side: import ``modules``, then run the one call on stdin (none: end)."""
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
+    payload = sys.stdin.buffer.read()
+    if not payload:
+        return
+    fn, args = pickle.loads(payload)
+    sys.stdout.buffer.write(pickle.dumps(fn(*args)))
+    sys.stdout.flush()

@@ -1,0 +1,44 @@
+"""WarmProcess runs a call in another process, and costs only time when that process cannot."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from auditkit import warm
+
+
+def test_the_call_runs_in_the_warm_process_with_its_modules_imported() -> None:
+    side = warm.WarmProcess(("json", "fractions"))
+    assert side.proc is not None and side.proc.poll() is None  # importing, then waiting for its call
+    assert side.submit(os.getpid)() == side.proc.pid != os.getpid()
+    assert side.proc.returncode == 0
+
+
+def test_an_unused_process_ends_when_closed() -> None:
+    side = warm.WarmProcess(("json",))
+    side.close()
+    assert side.proc is not None and side.proc.wait(timeout=60) == 0
+
+
+def test_a_process_that_fails_or_cannot_take_the_call_leaves_it_to_this_one(monkeypatch) -> None:
+    broken = warm.WarmProcess(("no_such_module_anywhere",))  # it dies importing
+    assert broken.submit(os.getpid)() == os.getpid()
+    assert broken.proc is not None and broken.proc.returncode != 0
+    assert warm.WarmProcess(("json",)).submit(lambda: 7)() == 7  # a lambda is not picklable: run here
+    monkeypatch.setattr(warm, "_PROGRAM", "import sys; sys.exit(3)")
+    assert warm.WarmProcess(("json",)).submit(os.getpid)() == os.getpid()
+
+
+def test_an_error_in_the_call_is_raised_here() -> None:
+    import importlib
+
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_anywhere"):
+        warm.WarmProcess(("json",)).submit(importlib.import_module, "no_such_module_anywhere")()
+
+
+def test_a_process_is_used_once() -> None:
+    side = warm.WarmProcess(("json",))
+    assert side.submit(os.getpid)() == side.proc.pid
+    assert side.submit(os.getpid)() == os.getpid()
