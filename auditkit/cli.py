@@ -178,7 +178,8 @@ def _add_run(sub: Any) -> None:
         help="override one config value (TOML syntax), e.g. --set fairness.min_group_size=50",
     )
     run.add_argument("--publish", metavar="TARGET", help="attach the reports to a ticket, e.g. dir:/path/to/ticket")
-    run.add_argument("--no-cache", action="store_true", help="predict (and recompute cached results) again even when the caches hold them")
+    run.add_argument("--no-cache", action="store_true",
+                     help="predict (and recompute cached results) again even when the caches hold them")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     run.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     run.add_argument("-p", dest="_p", metavar="no:NAME", help="disable a plugin (repeatable)")

@@ -215,8 +215,8 @@ def run(audit: Audit) -> assess.FairnessResult | None:
     if inputs is None:
         return None
     kept = _kept_mitigations(audit.cache_dir, inputs, cfg)
-    wanted = cfg["mitigation"] and _can_mitigate(inputs) and not (kept is not None and kept.is_dir())
-    side = _mitigation_process() if wanted else None
+    fits = cfg["mitigation"] and _can_mitigate(inputs) and not (kept is not None and kept.is_dir())
+    side = _mitigation_process() if fits else None  # none when this data's what-ifs are kept
     try:
         return _run(audit, cfg, cf, inputs, side, kept)
     finally:
