@@ -39,7 +39,9 @@ def cores() -> int:
 class WarmProcess:
     """A Python process that imports ``modules`` now and runs one call when given it.
 
-    Unused, it ends on its own once :meth:`close` (or garbage collection) closes its input.
+    An entry ``"module:function"`` also calls that function (no arguments) once imported, to
+    warm up what a first call would otherwise pay for (fonts, caches). Unused, the process
+    ends on its own once :meth:`close` (or garbage collection) closes its input.
     """
 
     def __init__(self, modules: Sequence[str]) -> None:
@@ -102,8 +104,11 @@ def serve(modules: Sequence[str]) -> None:
     """The process's side: import ``modules``, then run the one call on stdin (none: end)."""
     import importlib
 
-    for name in modules:
-        importlib.import_module(name)
+    for entry in modules:
+        name, _, function = entry.partition(":")
+        module = importlib.import_module(name)
+        if function:
+            getattr(module, function)()
     payload = sys.stdin.buffer.read()
     if not payload:
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -229,8 +230,15 @@ def _can_mitigate(inputs: assess.Inputs) -> bool:
 
 
 def _mitigation_process() -> WarmProcess | None:
-    """A process importing fairlearn, scikit-learn and SciPy (about a second) on a spare core."""
-    return WarmProcess(_MITIGATION_IMPORTS) if cores() > 1 else None
+    """A process importing fairlearn, scikit-learn and SciPy (about a second) on a spare
+    core; none when this process has them already (auditkit used as a library, the tests)."""
+    if cores() < 2 or _fairlearn_loaded():
+        return None
+    return WarmProcess(_MITIGATION_IMPORTS)
+
+
+def _fairlearn_loaded() -> bool:
+    return "fairlearn.postprocessing" in sys.modules
 
 
 _MITIGATION_IMPORTS = (

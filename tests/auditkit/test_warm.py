@@ -42,3 +42,10 @@ def test_a_process_is_used_once() -> None:
     side = warm.WarmProcess(("json",))
     assert side.submit(os.getpid)() == side.proc.pid
     assert side.submit(os.getpid)() == os.getpid()
+
+
+def test_a_module_function_entry_warms_up_the_process_and_a_broken_one_fails_it() -> None:
+    warmed = warm.WarmProcess(("json", "gc:collect"))  # gc.collect() runs once imported
+    assert warmed.submit(os.getpid)() == warmed.proc.pid
+    broken = warm.WarmProcess(("json", "os:no_such_function"))
+    assert broken.submit(os.getpid)() == os.getpid() and broken.proc.returncode != 0

@@ -277,6 +277,7 @@ def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
     launched = []
     real = fairness_run._mitigation_process
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
+    monkeypatch.setattr(fairness_run, "_fairlearn_loaded", lambda: False)  # as in `auditkit run`
     monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
     there = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
     side = launched[0]
@@ -300,6 +301,8 @@ def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_pat
     assert len(kept) == 1 and first["runs"]
 
     launched = []
+    monkeypatch.setattr(fairness_run, "cores", lambda: 2)
+    monkeypatch.setattr(fairness_run, "_fairlearn_loaded", lambda: False)  # as in `auditkit run`
     monkeypatch.setattr(fairness_run, "WarmProcess", lambda modules: launched.append(modules))
     monkeypatch.setattr(mitigation_module, "what_if", lambda *a: pytest.fail("the what-if ran again"))
     again = make_audit(frame, y, yhat, scores, config=config)
