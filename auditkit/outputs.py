@@ -38,10 +38,11 @@ def disk_full_message(exc: OSError, kept: Path, plugin: str | None = None) -> st
     )
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+def atomic_write_bytes(path: Path, data: bytes, tmp_prefix: str | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file (named ``tmp_prefix``…, by
+    default after ``path``) and ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=tmp_prefix or f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -53,8 +54,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, tmp_prefix: str | None = None) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), tmp_prefix)
 
 
 def new_staging(out_root: Path) -> Path:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from auditkit.cache import TMP_PREFIX
 from auditkit.hashing import value_sha256
+from auditkit.outputs import atomic_write_text
 
 T = TypeVar("T")
 
@@ -52,16 +52,18 @@ def remember(
     return result
 
 
+def kept_any(cache_dir: str | None, name: str) -> bool:
+    """Whether step ``name`` has kept any result (so a re-run need not prepare to compute)."""
+    if cache_dir is None:
+        return False
+    folder = Path(cache_dir) / name
+    return folder.is_dir() and any(folder.glob("*.json"))
+
+
 def _write(path: Path, text: str) -> None:
-    """Atomically; a cache that cannot be written (disk full, read-only) costs time only."""
+    """Atomically, with a temporary name the next run removes if this one dies; a cache
+    that cannot be written (disk full, read-only) costs time only."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".json", dir=path.parent)
+        atomic_write_text(path, text, tmp_prefix=f"{TMP_PREFIX}{os.getpid()}-")
     except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        pass

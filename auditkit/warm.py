@@ -13,12 +13,12 @@ the call then runs in this process, where an error is raised as usual.
 from __future__ import annotations
 
 import os
-import pickle
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import subprocess
 
 T = TypeVar("T")
 
@@ -45,6 +45,8 @@ class WarmProcess:
     """
 
     def __init__(self, modules: Sequence[str]) -> None:
+        import subprocess  # here, not at import: pdf_report imports this module on every start-up
+
         self.used = False
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -57,6 +59,9 @@ class WarmProcess:
     def submit(self, fn: Callable[..., T], *args: Any) -> Callable[[], T]:
         """Send ``fn(*args)`` (``fn`` importable by name); the returned call waits for the
         result, or runs ``fn(*args)`` here when the process could not."""
+        import pickle
+        import threading
+
         proc = None if self.used else self.proc
         self.used = True
         try:
@@ -103,6 +108,7 @@ class WarmProcess:
 def serve(modules: Sequence[str]) -> None:
     """The process's side: import ``modules``, then run the one call on stdin (none: end)."""
     import importlib
+    import pickle
 
     for entry in modules:
         name, _, function = entry.partition(":")

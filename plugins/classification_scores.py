@@ -21,7 +21,7 @@ def label_codes(values: Any, labels: Sequence[Any]) -> np.ndarray:
     uniques, inverse = np.unique(values, return_inverse=True)
     index = {label: i for i, label in enumerate(labels)}
     lookup = np.array([index.get(u, -1) for u in uniques.tolist()], dtype=np.int64)
-    return lookup[inverse.reshape(-1)] if len(uniques) else np.zeros(0, dtype=np.int64)
+    return lookup[inverse.reshape(-1)]
 
 
 def unique_labels(*ys: Any) -> list[Any]:

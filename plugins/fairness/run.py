@@ -126,32 +126,14 @@ def mitigation(
     views: list[assess.GroupView],
     cfg: dict[str, Any],
     binding: constraints.ConstraintResult | None,
-    side: WarmProcess | None = None,
-    kept: Path | None = None,
-    early: tuple[str, Callable[[], Any]] | None = None,
+    source: WhatIfSource | None = None,
 ) -> tuple[Any, str | None]:
-    """The ThresholdOptimizer what-if: the one kept in ``kept`` for this feature, else the
-    one ``early`` started for it, else run in ``side`` (a process that has imported
-    fairlearn while the rest of the section was measured) when there is one."""
-    if not cfg["mitigation"]:
-        return None, "mitigation what-if turned off ([fairness] mitigation = false)"
-    if not _can_mitigate(inputs):
-        return None, "ThresholdOptimizer needs a binary task with labels and the model's scores"
-    if not np.isfinite(inputs.scores).all():
-        return None, "some scores are missing or not finite"
-    grouping = _what_if_grouping(cfg, views, binding)
-    if len(grouping.groups) < 2:
-        return None, f"feature {grouping.feature!r} has one group: nothing to equalise"
-    from auditkit_plugins.fairness.mitigation import MitigationResult, what_if
-
-    args = _what_if_args(inputs, cfg, grouping)
-    if early is not None and early[0] == grouping.feature:
-        compute = early[1]
-    else:
-        compute = (lambda: side.submit(what_if, *args)()) if side is not None else functools.partial(what_if, *args)
-    result = result_cache.remember(
-        _kept_file(kept, grouping), compute, lambda r: asdict(r) if r is not None else None, MitigationResult.from_json
-    )
+    """The ThresholdOptimizer what-if on the feature it is for, from ``source`` (by default
+    fitted here), or why there is none."""
+    grouping, note = _what_if_target(inputs, views, cfg, binding)
+    if grouping is None:
+        return None, note
+    result = (source or WhatIfSource(inputs, cfg)).result(grouping)
     if result is None:
         return None, (
             f"too few rows for a held-out what-if on {grouping.feature!r}: it needs two groups of 4+ rows, 20 in all"
@@ -159,79 +141,108 @@ def mitigation(
     return result, None
 
 
-def _what_if_grouping(
-    cfg: dict[str, Any], views: list[assess.GroupView], binding: constraints.ConstraintResult | None
-) -> Grouping:
-    """[fairness] mitigation_feature, else the binding constraint's feature, else the first."""
+def _what_if_target(
+    inputs: assess.Inputs,
+    views: list[assess.GroupView],
+    cfg: dict[str, Any],
+    binding: constraints.ConstraintResult | None,
+) -> tuple[Grouping | None, str | None]:
+    """The grouping the what-if equalises ([fairness] mitigation_feature, else the binding
+    constraint's feature, else the first), or why there is no what-if."""
+    if not cfg["mitigation"]:
+        return None, "mitigation what-if turned off ([fairness] mitigation = false)"
+    if not _can_mitigate(inputs):
+        return None, "ThresholdOptimizer needs a binary task with labels and the model's scores"
+    if not np.isfinite(inputs.scores).all():
+        return None, "some scores are missing or not finite"
     features = {v.grouping.feature: v.grouping for v in views}
     wanted = cfg["mitigation_feature"]
     if wanted and wanted not in features:
         raise ConfigError(f"[fairness] mitigation_feature = {wanted!r}: not one of {sorted(features)}")
     if not wanted:
         wanted = binding.feature if binding is not None and binding.feature in features else views[0].grouping.feature
-    return features[wanted]
-
-
-def _what_if_args(inputs: assess.Inputs, cfg: dict[str, Any], grouping: Grouping) -> tuple[Any, ...]:
-    assert inputs.y is not None and inputs.yhat is not None
-    return inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]
-
-
-def _kept_file(kept: Path | None, grouping: Grouping) -> Path | None:
-    if kept is None:
-        return None
-    return kept / f"{value_sha256([grouping.feature, grouping.groups, arrays_sha256(grouping.codes)])}.json"
-
-
-def _start_early(
-    inputs: assess.Inputs,
-    views: list[assess.GroupView],
-    cfg: dict[str, Any],
-    top: dict[str, Any],
-    side: WarmProcess | None,
-    kept: Path | None,
-) -> tuple[str, Callable[[], Any]] | None:
-    """Give ``side`` the what-if before the counterfactual tests, which predict (for long,
-    on a cold run): its feature is the one the group constraints alone make binding, which
-    the counterfactual results seldom change (:func:`mitigation` runs it again if they do)."""
-    if side is None or not np.isfinite(inputs.scores).all():
-        return None
-    try:
-        _, binding = constraints.overall(assess.score_constraints(inputs, cfg, top, [])[0])
-        grouping = _what_if_grouping(cfg, views, binding)
-    except ConfigError:  # raised again, with the section's context, where the what-if is reported
-        return None
-    path = _kept_file(kept, grouping)
-    if len(grouping.groups) < 2 or (path is not None and path.is_file()):
-        return None
-    from auditkit_plugins.fairness.mitigation import what_if
-
-    return grouping.feature, side.submit(what_if, *_what_if_args(inputs, cfg, grouping))
-
-
-def run(audit: Audit) -> assess.FairnessResult | None:
-    """Everything the section reports, computed; None when there is nothing to measure."""
-    cfg, cf = assess.settings(audit)
-    inputs = assess.prepare(audit)
-    if inputs is None:
-        return None
-    kept = _kept_mitigations(audit.cache_dir, inputs, cfg)
-    fits = cfg["mitigation"] and _can_mitigate(inputs) and not (kept is not None and kept.is_dir())
-    side = _mitigation_process() if fits else None  # none when this data's what-ifs are kept
-    try:
-        return _run(audit, cfg, cf, inputs, side, kept)
-    finally:
-        if side is not None:
-            side.close()
+    if len(features[wanted].groups) < 2:
+        return None, f"feature {wanted!r} has one group: nothing to equalise"
+    return features[wanted], None
 
 
 def _can_mitigate(inputs: assess.Inputs) -> bool:
     return inputs.task == "binary" and inputs.scores is not None and inputs.has_labels
 
 
+class WhatIfSource:
+    """Where the what-if's result comes from, best first: kept by an earlier run with the
+    same inputs (:mod:`auditkit.result_cache`), a fit a warm process started early (it
+    imports fairlearn, scikit-learn and SciPy, about a second, on a spare core), a fit here.
+
+    ``cache_dir`` None keeps nothing; ``warm`` False fits here.
+    """
+
+    def __init__(
+        self, inputs: assess.Inputs, cfg: dict[str, Any], cache_dir: str | None = None, warm: bool = False
+    ) -> None:
+        self.inputs, self.cfg, self.cache_dir = inputs, cfg, cache_dir
+        self.name = _cache_name(inputs, cfg) if cache_dir is not None else None
+        kept = self.name is not None and result_cache.kept_any(cache_dir, self.name)
+        self.side = _mitigation_process() if warm and not kept else None  # a re-run needs none
+        self.early: tuple[str, Callable[[], Any]] | None = None
+
+    def start(self, grouping: Grouping) -> None:
+        """Give the warm process the fit for ``grouping`` now, before the counterfactual
+        tests predict (for long, on a cold run); :meth:`result` for another grouping fits
+        again."""
+        path = self._file(grouping)
+        if self.side is None or (path is not None and path.is_file()):
+            return
+        from auditkit_plugins.fairness.mitigation import what_if
+
+        self.early = (grouping.feature, self.side.submit(what_if, *self._args(grouping)))
+
+    def result(self, grouping: Grouping) -> Any:
+        from auditkit_plugins.fairness.mitigation import MitigationResult, what_if
+
+        args = self._args(grouping)
+        if self.early is not None and self.early[0] == grouping.feature:
+            compute = self.early[1]
+        elif (side := self.side) is not None:
+            compute = lambda: side.submit(what_if, *args)()  # noqa: E731  (only on a cache miss)
+        else:
+            compute = functools.partial(what_if, *args)
+        dump = lambda r: asdict(r) if r is not None else None  # noqa: E731
+        return result_cache.remember(self._file(grouping), compute, dump, MitigationResult.from_json)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+
+    def _args(self, grouping: Grouping) -> tuple[Any, ...]:
+        inputs, cfg = self.inputs, self.cfg
+        return inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]
+
+    def _file(self, grouping: Grouping) -> Path | None:
+        if self.name is None:
+            return None
+        parts = [grouping.feature, grouping.groups, arrays_sha256(grouping.codes)]
+        return result_cache.entry(self.cache_dir, self.name, parts)
+
+
+def _cache_name(inputs: assess.Inputs, cfg: dict[str, Any]) -> str | None:
+    """This data's what-ifs (one per feature) are kept under a name for the scores, labels,
+    predictions and settings and the versions of the code that fits."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        versions = [version(name) for name in ("fairlearn", "scikit-learn")]
+    except PackageNotFoundError:
+        return None
+    data = arrays_sha256(inputs.scores, inputs.y, inputs.yhat)
+    key = value_sha256([data, cfg["mitigation_constraints"], cfg["seed"], versions, __version__])
+    return f"fairness-mitigation/{key}"
+
+
 def _mitigation_process() -> WarmProcess | None:
-    """A process importing fairlearn, scikit-learn and SciPy (about a second) on a spare
-    core; none when this process has them already (auditkit used as a library, the tests)."""
+    """A process importing fairlearn, scikit-learn and SciPy on a spare core; none when this
+    process has them already (auditkit used as a library, the tests)."""
     if cores() < 2 or _fairlearn_loaded():
         return None
     return WarmProcess(_MITIGATION_IMPORTS)
@@ -246,38 +257,34 @@ _MITIGATION_IMPORTS = (
 )
 
 
-def _kept_mitigations(cache_dir: str | None, inputs: assess.Inputs, cfg: dict[str, Any]) -> Path | None:
-    """The folder of this data's cached what-ifs (one per feature), if the run caches: the
-    scores, labels, predictions and settings, and the versions of the code that fits."""
-    if cache_dir is None or not _can_mitigate(inputs):
+def run(audit: Audit) -> assess.FairnessResult | None:
+    """Everything the section reports, computed; None when there is nothing to measure."""
+    cfg, cf = assess.settings(audit)
+    inputs = assess.prepare(audit)
+    if inputs is None:
         return None
-    from importlib.metadata import PackageNotFoundError, version
-
+    wanted = cfg["mitigation"] and _can_mitigate(inputs)
+    source = WhatIfSource(inputs, cfg, audit.cache_dir, warm=True) if wanted else None
     try:
-        versions = [version(name) for name in ("fairlearn", "scikit-learn")]
-    except PackageNotFoundError:
-        return None
-    key = value_sha256([
-        arrays_sha256(inputs.scores, inputs.y, inputs.yhat), cfg["mitigation_constraints"], cfg["seed"],
-        versions, __version__,
-    ])
-    return Path(cache_dir) / "fairness-mitigation" / key
+        return _run(audit, cfg, cf, inputs, source)
+    finally:
+        if source is not None:
+            source.close()
 
 
 def _run(
-    audit: Audit,
-    cfg: dict[str, Any],
-    cf: dict[str, Any],
-    inputs: assess.Inputs,
-    side: WarmProcess | None,
-    kept: Path | None,
+    audit: Audit, cfg: dict[str, Any], cf: dict[str, Any], inputs: assess.Inputs, source: WhatIfSource | None
 ) -> assess.FairnessResult:
     assert audit.frame is not None and audit.dataset is not None
     notes: list[str] = []
     views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
     overall_auc = assess.add_aucs(inputs, views, cfg)
     top = assess.compute_disparities(inputs, views, cfg)
-    early = _start_early(inputs, views, cfg, top, side, kept) if cfg["mitigation"] else None
+    if source is not None:  # the feature the group constraints alone make binding: seldom changed by what follows
+        _, guess = constraints.overall(assess.score_constraints(inputs, cfg, top, [])[0])
+        grouping, _ = _what_if_target(inputs, views, cfg, guess)
+        if grouping is not None:
+            source.start(grouping)
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
     results, skipped = assess.score_constraints(inputs, cfg, top, cfs)
     score, binding = constraints.overall(results)
@@ -297,5 +304,5 @@ def _run(
         counterfactual_note=cf_note,
         notes=notes,
     )
-    result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding, side, kept, early)
+    result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding, source)
     return result

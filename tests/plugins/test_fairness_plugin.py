@@ -328,7 +328,9 @@ def test_a_what_if_started_early_for_another_feature_is_not_used() -> None:
     inputs = assess.prepare(audit)
     views, _ = assess.measure(audit.frame, ["g"], inputs, cfg, [])
     expected, _ = fairness_run.mitigation(inputs, views, cfg, None)
-    early = ("h", lambda: pytest.fail("the early what-if was for another feature"))
-    got, note = fairness_run.mitigation(inputs, views, cfg, None, early=early)
+    source = fairness_run.WhatIfSource(inputs, cfg)
+    source.early = ("h", lambda: pytest.fail("the early what-if was for another feature"))
+    got, note = fairness_run.mitigation(inputs, views, cfg, None, source)
     assert note is None and got == expected and got.feature == "g"
-    assert fairness_run.mitigation(inputs, views, cfg, None, early=("g", lambda: expected))[0] is expected
+    source.early = ("g", lambda: expected)
+    assert fairness_run.mitigation(inputs, views, cfg, None, source)[0] is expected
