@@ -6,8 +6,10 @@ path. On a machine with a core to spare a plugin starts a :class:`WarmProcess` a
 it knows the step will come: the imports run on the other core while the audit goes on,
 and :meth:`WarmProcess.submit` runs the call there. The call and its result travel
 pickled over the process's stdin and stdout (our own child: nothing from outside is
-unpickled). A process that cannot start, dies or raises costs time, never the result:
-the call then runs in this process, where an error is raised as usual.
+unpickled), and so do the warnings it issued, which are issued again here: what a user
+sees does not depend on where the call ran. A process that cannot start, dies or raises
+costs time, never the result: the call then runs in this process, where an error is
+raised as usual.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class WarmProcess:
         result, or runs ``fn(*args)`` here when the process could not."""
         import pickle
         import threading
+        import warnings
 
         proc = None if self.used else self.proc
         self.used = True
@@ -87,9 +90,12 @@ class WarmProcess:
             thread.join()
             if proc.returncode == 0 and output:
                 try:
-                    return pickle.loads(output[0])  # our own child's answer
+                    value, caught = pickle.loads(output[0])  # our own child's answer
                 except Exception:
-                    pass
+                    return fn(*args)
+                for text, category, filename, lineno in caught:
+                    warnings.warn_explicit(text, category, filename, lineno)
+                return value
             return fn(*args)
 
         return result
@@ -109,6 +115,7 @@ def serve(modules: Sequence[str]) -> None:
     """The process's side: import ``modules``, then run the one call on stdin (none: end)."""
     import importlib
     import pickle
+    import warnings
 
     for entry in modules:
         name, _, function = entry.partition(":")
@@ -119,5 +126,21 @@ def serve(modules: Sequence[str]) -> None:
     if not payload:
         return
     fn, args = pickle.loads(payload)
-    sys.stdout.buffer.write(pickle.dumps(fn(*args)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every one: the caller's filters decide what shows
+        value = fn(*args)
+    sys.stdout.buffer.write(pickle.dumps((value, [_portable(w) for w in caught])))
     sys.stdout.flush()
+
+
+def _portable(caught: Any) -> tuple[str, type[Warning], str, int]:
+    """A recorded warning as (text, category, file, line); a category the caller could not
+    import by name travels as UserWarning."""
+    import pickle
+
+    category = caught.category
+    try:
+        pickle.loads(pickle.dumps(category))
+    except Exception:
+        category = UserWarning
+    return str(caught.message), category, caught.filename, caught.lineno

@@ -79,7 +79,11 @@ def f1_score(y_true: Any, y_pred: Any, average: str) -> float:
 
 
 def binary_scores(y_true: Any, y_pred: Any, pos_label: Any) -> dict[str, float]:
-    """Precision, recall and F1 of the positive label (``average="binary"``)."""
+    """Precision, recall and F1 of the positive label (``average="binary"``); like
+    scikit-learn, refuses more than two labels, where "the positive one" hides the rest."""
+    labels = unique_labels(y_true, y_pred)
+    if len(labels) > 2:
+        raise ValueError(f"binary scores need at most two labels; y_true and y_pred hold {len(labels)}: {labels}")
     precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, [pos_label])
     return {"precision": float(precision[0]), "recall": float(recall[0]), "f1": float(f1[0])}
 

@@ -44,6 +44,23 @@ def test_a_process_is_used_once() -> None:
     assert side.submit(os.getpid)() == os.getpid()
 
 
+def test_warnings_issued_in_the_process_are_issued_here(tmp_path, monkeypatch) -> None:
+    (tmp_path / "warner.py").write_text(
+        "import os, warnings\n"
+        "def warn_and_pid():\n"
+        "    warnings.warn('careful: few rows', FutureWarning)\n"
+        "    return os.getpid()\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # importable in the child ...
+    monkeypatch.syspath_prepend(str(tmp_path))  # ... and here
+    import warner
+
+    side = warm.WarmProcess(("json",))
+    with pytest.warns(FutureWarning, match="careful: few rows") as caught:
+        assert side.submit(warner.warn_and_pid)() == side.proc.pid != os.getpid()
+    assert len(caught) == 1 and caught[0].filename.endswith("warner.py")
+
+
 def test_a_module_function_entry_warms_up_the_process_and_a_broken_one_fails_it() -> None:
     warmed = warm.WarmProcess(("json", "gc:collect"))  # gc.collect() runs once imported
     assert warmed.submit(os.getpid)() == warmed.proc.pid

@@ -50,6 +50,14 @@ def test_binary_scores_equal_sklearn_including_zero_division() -> None:
     assert never == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
 
 
+def test_binary_scores_refuse_a_third_label_as_sklearn_does() -> None:
+    y_true, y_pred = ["toxic", "ok", "unsure"], ["toxic", "ok", "ok"]
+    with pytest.raises(ValueError, match="multiclass"):
+        skm.precision_score(y_true, y_pred, pos_label="toxic")
+    with pytest.raises(ValueError, match=r"at most two labels.*3"):
+        cs.binary_scores(y_true, y_pred, "toxic")
+
+
 @pytest.mark.parametrize("ties", [False, True])
 def test_roc_curve_and_auc_equal_sklearn(ties: bool) -> None:
     rng = np.random.default_rng(4)
