@@ -134,6 +134,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     missing_sensitive = {
         c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
     }
+    blank = _blank(frame[cfg["text"]]) if needs_text and token_true is None else np.zeros(len(frame), dtype=bool)
     positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
         path=str(path),
@@ -146,8 +147,15 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
         sensitive=list(cfg["sensitive"]),
         positive=positive,
         missing_sensitive={k: v for k, v in missing_sensitive.items() if v},
+        missing_text=int(blank.sum()),
+        first_missing_text=int(np.flatnonzero(blank)[0]) + 1 if blank.any() else None,
     )
     return EvalData(frame=frame, info=info, y_true=y_true, token_true=token_true)
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Rows with no text: missing, or only white space (the model would be asked about "")."""
+    return (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
 
 
 def align_labels(values: Any, labels: list[str], where: str) -> np.ndarray:

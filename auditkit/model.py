@@ -211,6 +211,9 @@ class DatasetInfo:
     sensitive: list[str]
     positive: str | None = None
     missing_sensitive: dict[str, int] = field(default_factory=dict)
+    # rows whose text is missing or blank (the model sees an empty string), and the first
+    missing_text: int = 0
+    first_missing_text: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -224,6 +227,7 @@ class DatasetInfo:
             "sensitive": list(self.sensitive),
             "positive": self.positive,
             "missing_sensitive": dict(self.missing_sensitive),
+            "missing_text": self.missing_text,
         }
 
 

@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from auditkit.errors import UsageError
+
 STAGING_PREFIX = ".staging-"
 STALE_SECONDS = 24 * 3600
 LOCK_FILE = ".lock"
@@ -60,10 +62,15 @@ def atomic_write_text(path: Path, text: str, tmp_prefix: str | None = None) -> N
 
 def new_staging(out_root: Path) -> Path:
     """A fresh private folder under ``out_root`` for this run's files, named after this process."""
-    out_root.mkdir(parents=True, exist_ok=True)
-    clean_stale_staging(out_root)
-    owner = f"{os.getpid()}@{socket.gethostname()}~"
-    return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX + owner, dir=out_root))
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(out_root)
+        owner = f"{os.getpid()}@{socket.gethostname()}~"
+        return Path(tempfile.mkdtemp(prefix=STAGING_PREFIX + owner, dir=out_root))
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"--out {out_root}: a file is in the way of the output folder; pass another --out") from None
+    except PermissionError:
+        raise UsageError(f"--out {out_root}: no permission to write the output folder; pass another --out") from None
 
 
 def clean_stale_staging(out_root: Path) -> None:

@@ -182,6 +182,16 @@ class Runner:
                     "they are left out of that feature's groups",
                 )
             )
+        if data.info.missing_text:
+            audit.findings.append(
+                Finding(
+                    "warn",
+                    "missing-text",
+                    f"{data.info.missing_text} of {data.info.rows} rows of {Path(data.info.path).name} have no text in "
+                    f"column {data.info.text!r} (first at row {data.info.first_missing_text}); the model was asked "
+                    "about an empty text for them: fill or drop those rows",
+                )
+            )
 
         timeout = float(config.section("run")["timeout"])
         formats = self.options.formats or list(config.section("run")["formats"])

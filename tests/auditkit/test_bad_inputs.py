@@ -159,6 +159,16 @@ def test_bad_flags(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown section [fairnes]" in result.stderr
 
 
+@pytest.mark.parametrize("under", [False, True])
+def test_a_file_where_the_output_folder_goes(tiny_model_dir: Path, tmp_path: Path, under: bool) -> None:
+    blocker = tmp_path / "reports"
+    blocker.write_text("someone's notes")
+    out = blocker / "audits" if under else blocker
+    result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"])
+    _assert_usage_error(result, tmp_path, f"--out {out}", "a file is in the way", "pass another --out")
+    assert blocker.read_text() == "someone's notes"
+
+
 def test_debug_shows_traceback(tiny_model_dir: Path, tmp_path: Path) -> None:
     (tiny_model_dir / "eval.csv").unlink()
     result = run_cli(["run", tiny_model_dir, "--out", tmp_path, "--debug"])

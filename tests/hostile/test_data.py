@@ -97,6 +97,20 @@ def test_empty_group_values_are_counted_not_dropped(tiny_model_dir: Path, audit_
     assert "15 of 120 rows" in warning["message"] and "'group'" in warning["message"]
 
 
+def test_rows_without_text_are_counted_and_reported(tiny_model_dir: Path, audit_run) -> None:
+    frame = pd.read_csv(tiny_model_dir / "eval.csv")
+    frame["text"] = frame["text"].astype(object)
+    frame.loc[[4, 7], "text"] = np.nan
+    frame.loc[30, "text"] = "  "
+    frame.to_csv(tiny_model_dir / "eval.csv", index=False)
+    audit = audit_run(tiny_model_dir).audit()
+    assert audit["dataset"]["missing_text"] == 3
+    (warning,) = [f for f in audit["findings"] if f["code"] == "missing-text"]
+    assert warning["severity"] == "warn"
+    for needle in ("3 of 120 rows of eval.csv", "column 'text'", "first at row 5", "fill or drop"):
+        assert needle in warning["message"], warning["message"]
+
+
 def test_sensitive_column_with_no_value_at_all(tiny_model_dir: Path, audit_run) -> None:
     """Counted by the host; the fairness plugin then says, in one line, that it cannot group by it."""
     frame = pd.read_csv(tiny_model_dir / "eval.csv")
