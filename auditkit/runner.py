@@ -203,6 +203,8 @@ class Runner:
         clock = time.perf_counter()
         audit.predictions = self._predict(audit, handle, say)
         timings["predict"] = _lap(clock)
+        if isinstance(getattr(handle, "inference_seconds", None), float):  # of which model calls (the rest:
+            timings["predict_inference"] = round(handle.inference_seconds, 4)  # a deferred model load, caches)
 
         for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
             clock = time.perf_counter()

@@ -23,6 +23,11 @@ texts (no audit at all).
 
     python benchmarks/bench_e2e.py                      # builds a demo model first
     python benchmarks/bench_e2e.py --model auditkit-demo --runs 3
+    python benchmarks/bench_e2e.py --model auditkit-demo --chart e2e.svg   # and where the time goes
+
+``--chart`` draws the median cold run and its re-run as bars split into model calls and
+the rest (start-up and loading, assessment beyond the model calls, valuation, reports),
+with the target (inference + 15 %) and the CPU floor of the work beyond inference marked.
 """
 
 from __future__ import annotations
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="cold runs, each followed by a cached re-run")
     parser.add_argument("--format", default=ALL_FORMATS, help="auditkit run --format (default: all)")
     parser.add_argument("--pipeline-runs", type=int, default=1, help="runs of the pipeline reference (0: none)")
+    parser.add_argument("--chart", type=Path, help="also draw where the median cold run's time goes (an SVG file)")
     args = parser.parse_args(argv)
     print(_bench.environment(("torch", "transformers", "fairlearn", "weasyprint", "matplotlib")))
     with tempfile.TemporaryDirectory() as tmp:
@@ -140,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         madlibs = pd.read_csv(model / "madlibs.csv")
         grow_madlibs(madlibs, args.rows).to_csv(model / "madlibs.csv", index=False)
         rows = len(pd.read_csv(model / "madlibs.csv"))
-        walls, inference, beyond, beyond_cpu, rerun, phases = [], [], [], [], [], []
+        walls, inference, beyond, beyond_cpu, rerun, phases, rerun_phases = [], [], [], [], [], [], []
         for i in range(args.runs):
             out = work / f"out-{i}"
             wall, cpu, timings = timed_run(model, out, args.format)
@@ -149,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             beyond.append(wall - timings["inference"])
             beyond_cpu.append(cpu - timings["inference_cpu"])
             phases.append(timings)
-            rerun.append(timed_run(model, out, args.format)[0])
+            again, _, again_timings = timed_run(model, out, args.format)
+            rerun.append(again)
+            rerun_phases.append(again_timings)
             sys.stdout.flush()
         usual = [pipeline_run(model) for _ in range(args.pipeline_runs)]
     share = [b / i for b, i in zip(beyond, inference, strict=True)]
@@ -169,11 +177,63 @@ def main(argv: list[str] | None = None) -> int:
     if usual:
         share = statistics.median(walls) / statistics.median(usual)
         print(row("pipeline: load + classify, no audit", usual, f"(the usual way; the cold audit takes {share:.0%})"))
-    last = phases[len(phases) // 2]
+    middle = sorted(range(args.runs), key=walls.__getitem__)[args.runs // 2]  # the median cold run
+    last = phases[middle]
+    if args.chart:
+        cold = (walls[middle], last)
+        again = (rerun[middle], rerun_phases[middle])
+        draw_chart(args.chart, cold, again, beyond_cpu[middle] / cores, shown)
+        print(f"chart: {args.chart}")
     print("\nphases of the median cold run (audit.json timings, s): "
           + ", ".join(f"{k} {v:.2f}" for k, v in last.items() if "." not in k))
     print("per plugin: " + ", ".join(f"{k} {v:.2f}" for k, v in last.items() if "." in k))
     return 0
+
+
+def time_split(wall: float, timings: dict[str, float]) -> dict[str, float]:
+    """A run's wall time in parts: its model calls, and the rest by phase. Model calls made
+    while assessing (counterfactual variants, membership samples) count as inference; the
+    part of the predict phase that is no model call (the model's deferred load, the
+    prediction cache) counts as loading."""
+    inference = timings.get("inference", 0.0)
+    predicting = timings.get("predict_inference", 0.0)
+    loading = timings.get("load_model", 0.0) + timings.get("load_data", 0.0)
+    loading += max(0.0, timings.get("predict", 0.0) - predicting)
+    assessing = max(0.0, timings.get("assess", 0.0) - (inference - predicting))
+    valuing = timings.get("value", 0.0)
+    return {
+        "model calls (inference)": inference,
+        "loading the model and data": loading,
+        "assessment beyond model calls": assessing,
+        "valuation": valuing,
+        "start-up, reports, exit": max(0.0, wall - inference - loading - assessing - valuing),
+    }
+
+
+def draw_chart(path: Path, cold: tuple[float, dict[str, float]], rerun: tuple[float, dict[str, float]],
+               floor: float, shown: str) -> None:
+    """Two stacked bars (cold run, re-run) with the cold target and CPU floor marked."""
+    from auditkit.charts import PALETTE, new_figure
+
+    fig, ax = new_figure(7.2, 2.8)
+    bars = {"cold run": time_split(*cold), "re-run (caches)": time_split(*rerun)}
+    for y, parts in enumerate(reversed(list(bars.values()))):
+        left = 0.0
+        for colour, (part, seconds) in zip(PALETTE, parts.items(), strict=False):
+            ax.barh(y, seconds, left=left, color=colour, label=part if y == 0 else None, height=0.55)
+            left += seconds
+        ax.text(left + 0.3, y, f"{left:.1f} s", va="center", fontsize=8)
+    inference = cold[1].get("inference", 0.0)
+    ax.axvline(inference * 1.15, color="black", linestyle="--", linewidth=1)
+    ax.text(inference * 1.15, 1.42, " target: inference + 15 %", fontsize=7.5, va="bottom")
+    ax.axvline(inference + floor, color="black", linestyle=":", linewidth=1)
+    ax.text(inference + floor, -0.42, " inference + CPU beyond it / cores", fontsize=7.5, va="top")
+    ax.set_yticks(range(len(bars)), list(reversed(bars)))
+    ax.set_ylim(-0.75, 1.75)
+    ax.set_xlabel("seconds")
+    ax.set_title(f"auditkit run, demo model, {shown}: where the time goes", fontsize=9, loc="left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3, fontsize=7.5, frameon=False)
+    fig.savefig(path, format="svg", bbox_inches="tight")
 
 
 if __name__ == "__main__":

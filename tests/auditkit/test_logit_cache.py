@@ -95,11 +95,14 @@ def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_pat
     assert result.exit_code in (0, 1), result.stderr
     first = read_audit_json(out / "tox-v3" / "audit.json")
     assert sum(seen) >= 120 and first["timings"]["inference"] > 0 and first["timings"]["inference_cpu"] > 0
+    timings = first["timings"]  # the evaluation rows' model calls are part of the predict phase and of all
+    assert 0 < timings["predict_inference"] <= min(timings["predict"], timings["inference"])
     assert len(builds) == 1
     seen.clear()
     assert run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"]).exit_code == result.exit_code
     second = read_audit_json(out / "tox-v3" / "audit.json")
     assert seen == [] and second["timings"]["inference"] == 0 == second["timings"]["inference_cpu"]
+    assert second["timings"]["predict_inference"] == 0
     assert len(builds) == 1, "the re-run must not even load the weights"
     assert second["predictions"] | {"seconds": 0} == first["predictions"] | {"source": "cache", "seconds": 0}
     assert second["sections"] == first["sections"]
