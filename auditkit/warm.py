@@ -134,13 +134,13 @@ def serve(modules: Sequence[str]) -> None:
 
 
 def _portable(caught: Any) -> tuple[str, type[Warning], str, int]:
-    """A recorded warning as (text, category, file, line); a category the caller could not
-    import by name travels as UserWarning."""
+    """A recorded warning as (text, category, file, line); a category that cannot travel by
+    name (a class made inside a function, say) travels as UserWarning."""
     import pickle
 
     category = caught.category
     try:
-        pickle.loads(pickle.dumps(category))
+        pickle.dumps(category)
     except Exception:
         category = UserWarning
     return str(caught.message), category, caught.filename, caught.lineno

@@ -50,6 +50,11 @@ def test_warnings_issued_in_the_process_are_issued_here(tmp_path, monkeypatch) -
         "def warn_and_pid():\n"
         "    warnings.warn('careful: few rows', FutureWarning)\n"
         "    return os.getpid()\n"
+        "def warn_local():\n"
+        "    class Odd(Warning):\n"
+        "        pass\n"
+        "    warnings.warn('odd one', Odd)\n"
+        "    return os.getpid()\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # importable in the child ...
     monkeypatch.syspath_prepend(str(tmp_path))  # ... and here
@@ -59,6 +64,9 @@ def test_warnings_issued_in_the_process_are_issued_here(tmp_path, monkeypatch) -
     with pytest.warns(FutureWarning, match="careful: few rows") as caught:
         assert side.submit(warner.warn_and_pid)() == side.proc.pid != os.getpid()
     assert len(caught) == 1 and caught[0].filename.endswith("warner.py")
+    side = warm.WarmProcess(("json",))
+    with pytest.warns(UserWarning, match="odd one"):  # a class made in a function cannot travel by name
+        assert side.submit(warner.warn_local)() == side.proc.pid
 
 
 def test_a_module_function_entry_warms_up_the_process_and_a_broken_one_fails_it() -> None:
