@@ -131,9 +131,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
             labels = sorted({_label_str(v) for v in frame[label_col].unique()})
         y_true = align_labels(frame[label_col], labels, f"{path}: column {label_col!r}")
 
-    missing_sensitive = {
-        c: int(frame[c].isna().sum() + (frame[c].astype(str).str.strip() == "").sum()) for c in cfg["sensitive"]
-    }
+    missing_sensitive = {c: int(_blank(frame[c]).sum()) for c in cfg["sensitive"]}
     blank = _blank(frame[cfg["text"]]) if needs_text and token_true is None else np.zeros(len(frame), dtype=bool)
     positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
@@ -154,7 +152,8 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
 
 
 def _blank(column: pd.Series) -> np.ndarray:
-    """Rows with no text: missing, or only white space (the model would be asked about "")."""
+    """Rows with no value: missing, or only white space (for a text, the model would be
+    asked about "")."""
     return (column.isna() | (column.astype(str).str.strip() == "")).to_numpy()
 
 

@@ -203,8 +203,9 @@ class Runner:
         clock = time.perf_counter()
         audit.predictions = self._predict(audit, handle, say)
         timings["predict"] = _lap(clock)
-        if isinstance(getattr(handle, "inference_seconds", None), float):  # of which model calls (the rest:
-            timings["predict_inference"] = round(handle.inference_seconds, 4)  # a deferred model load, caches)
+        # of which model calls; the rest is a deferred model load and the prediction cache
+        if isinstance(getattr(handle, "inference_seconds", None), float):
+            timings["predict_inference"] = round(handle.inference_seconds, 4)
 
         for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
             clock = time.perf_counter()
