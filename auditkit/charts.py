@@ -60,6 +60,11 @@ _STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "auditkit",
     "path.simplify": True,
+    # group names, labels and currencies come from the model dir: "$\\notacommand$" would
+    # fail the whole chart and "$25k-$50k" would draw garbled math. Text made inside this
+    # context (axes titles, tick labels made while drawing) starts literal; the rest is set
+    # literal in _apply_house_text_style. Plugins write symbols as Unicode (ε, α, P*).
+    "text.parse_math": False,
 }
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -81,7 +86,6 @@ _PRESENTATION = frozenset(
 )
 _UNSAFE_VALUE = re.compile(r"url\s*\(\s*(?![\"']?#)|@import|expression\s*\(|javascript:|\\", re.I)
 _SAFE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*\Z")
-
 
 
 def new_figure(width: float = 6.4, height: float = 3.6, ncols: int = 1, nrows: int = 1) -> tuple[Figure, Any]:
@@ -148,11 +152,17 @@ def reference_svg(fig: Figure, name: str) -> str:
 
 
 def _apply_house_text_style(fig: Figure) -> None:
-    """Text made after :func:`new_figure` (titles, legends) missed the rc context: fix it."""
+    """Text made after :func:`new_figure` (titles, legends) missed the rc context: fix it.
+
+    That includes mathtext: a Text takes ``text.parse_math`` when it is made and
+    ``Text.update_from`` (how matplotlib clones tick labels) does not copy it, so every
+    text artist found here, tick labels and legend entries included, is made literal.
+    """
     from matplotlib.text import Text
 
     for text in fig.findobj(Text):
         text.set_fontfamily(FONT_FAMILY)
+        text.set_parse_math(False)
     for ax in fig.axes:
         for title in (ax.title, ax._left_title, ax._right_title):
             title.set_fontsize(_STYLE["axes.titlesize"])

@@ -23,21 +23,32 @@ FILENAME = "summary.md"
 MAX_CHARS = 65_000
 
 # What can turn text into markup: link and image brackets, code spans, emphasis stars,
-# table pipes, strikethrough, @mentions (they notify people), underscores at a word edge
-# (`V_net` stays literal in GFM, `_x_` would not), and "://" (GFM autolinks bare URLs).
-# Parentheses, colons and hashes are inert without these, so they stay readable.
-_MARKDOWN = re.compile(r"([\\`*\[\]|~@])|(?<!\w)_|_(?!\w)|(?<=[A-Za-z])(?=://)")
+# table pipes, strikethrough, underscores at a word edge (`V_net` stays literal in GFM,
+# `_x_` would not), and the autolinks GFM finds in bare text ("://", "www."). Parentheses,
+# colons and hashes are inert without these, so they stay readable.
+_MARKDOWN = re.compile(r"([\\`*\[\]|~])|(?<!\w)_|_(?!\w)|(?<=[A-Za-z])(?=://)|(?<=\bwww)(?=\.)", re.I)
+# What a ticket system links after rendering, so a backslash escape does not help (GitHub's
+# and GitLab's reference filters run over the rendered text): @mentions (they notify
+# people), e-mail autolinks, #12 / !12 / ~label / %milestone / $snippet / &epic refs. An
+# invisible word joiner after the sigil keeps the text readable and the link out.
+_REFERENCE = re.compile(r"([@#!~%$&])(?=[\w\"])")
+_JOINER = "\u2060"
+# Block markers that only count at the start of a line (a heading, a quote, a list item,
+# a setext underline): the text may open a line in a ticket that quotes it.
+_LEADING = re.compile(r"^(?:(#|>|-|\+|=)|(\d+)([.)]))")
 
 
 def md_text(value: Any, limit: int | None = None) -> str:
-    """Untrusted text as inert Markdown on one line (safe inside a table cell)."""
+    """Untrusted text as inert Markdown on one line (safe inside a table cell or at a line start)."""
     from auditkit.rendering import strip_controls
 
     text = " ".join(strip_controls(str(value)).split())
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
+    text = _REFERENCE.sub(lambda m: m.group(1) + _JOINER, text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+    text = _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
+    return _LEADING.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", text)
 
 
 @hookimpl
@@ -76,11 +87,6 @@ def report_files(audit: Audit, out_dir: Path) -> list[tuple[str, str]]:
         if path.name != FILENAME and path.is_file():
             found[path.name] = file_sha256(path)
     return sorted(found.items())
-
-
-def _ours(text: str) -> str:
-    """auditkit's own wording (labels): only a pipe could break the table."""
-    return text.replace("|", "\\|")
 
 
 def _code(text: str) -> str:
@@ -138,7 +144,8 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
     numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
     if numbers:
         lines += ["### Key numbers", "", "| Quantity | Value |", "| --- | ---: |"]
-        lines += [f"| {_ours(f.label)} | {_md_value(f.value)} |" for f in numbers.values()]
+        # a label may carry config text (the currency), so it is escaped like any other
+        lines += [f"| {md_text(f.label, 80)} | {_md_value(f.value)} |" for f in numbers.values()]
         lines.append("")
     if "valuation" in audit.sections:
         label, reason = recommendation(audit)
