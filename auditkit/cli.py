@@ -246,7 +246,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if args.debug and result.traceback:
                 print(sanitize(result.traceback), file=sys.stderr)
         if result.audit is not None:
-            for finding in result.audit.all_findings():
+            for finding in [*result.audit.all_findings(), *result.audit.render_errors]:
                 if finding.severity == "error":
                     print(f"auditkit: error: {result.name}: {one_line(finding.message, 400)}", file=sys.stderr)
                     if args.debug and finding.traceback:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 Severity = Literal["info", "warn", "fail", "error"]
 Verdict = Literal["pass", "warn", "fail", "error"]
+SectionStatus = Literal["pass", "warn", "fail", "error", "not_assessed"]
 
 SEVERITIES: tuple[str, ...] = ("info", "warn", "fail", "error")
 _RANK = {"pass": 0, "info": 0, "warn": 1, "fail": 2, "error": 3}
@@ -33,6 +34,28 @@ def worst(verdicts: list[str]) -> Verdict:
 def severity_rank(severity: str) -> int:
     """Order used to sort findings and to compare against `--fail-on`."""
     return _RANK[severity]
+
+
+class FrozenList(list):  # type: ignore[type-arg]
+    """A list that refuses changes, with a message saying why (the verdict is final).
+
+    Still a ``list`` (JSON, ``+``, slicing, typing work), so readers need not know."""
+
+    def __init__(self, items: Any = (), what: str = "this list") -> None:
+        super().__init__(items)
+        self._what = what
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            f"{self._what} is read-only once rendering starts (the verdict is final): "
+            "a renderer reports a problem through audit.render_errors"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and deepcopy rebuild it whole, not item by item
+        return (FrozenList, (list(self), self._what))
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
 
 
 @dataclass
@@ -134,6 +157,9 @@ class Section:
     order: int = 500
     plugin: str | None = None
     key_metrics: list[str] = field(default_factory=list)  # the numbers a summary shows
+    # False when the plugin ran but measured nothing (its summary says why): the badge then
+    # reads NOT ASSESSED, never PASS, whatever its (info or warn) findings say
+    assessed: bool = True
 
     def add_finding(self, severity: Severity, code: str, message: str) -> Finding:
         finding = Finding(severity, code, message, section=self.name, plugin=self.plugin)
@@ -144,6 +170,11 @@ class Section:
     def verdict(self) -> Verdict:
         return worst([f.severity for f in self.findings])
 
+    @property
+    def status(self) -> SectionStatus:
+        """What the section's badge says: its verdict, or ``not_assessed`` when nothing was measured."""
+        return self.verdict if self.assessed else "not_assessed"
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "name": self.name,
@@ -151,7 +182,8 @@ class Section:
             "report": self.report,
             "plugin": self.plugin,
             "summary": self.summary,
-            "verdict": self.verdict,
+            "verdict": self.verdict,  # the worst finding, as ever; "status" is what the badge says
+            "status": self.status,
             "metrics": {k: jsonable(v) for k, v in self.metrics.items()},
             "findings": [f.to_json() for f in self.findings],
             "calculations": [c.to_json() for c in self.calculations],
@@ -306,6 +338,14 @@ class Audit:
     # where a plugin may keep a slow, deterministic result between runs (see
     # auditkit.result_cache); None when this run does not cache
     cache_dir: str | None = None
+    # qualifiers every report prints beside the verdict, e.g. "tolerances set by the model dir"
+    verdict_notes: list[str] = field(default_factory=list)
+    # the verdict, set once by :meth:`finalize` after policy and before any renderer runs
+    final_verdict: Verdict | None = None
+    # what went wrong while writing the reports (a renderer raised, a partial failed, a fetch
+    # was refused): a fact of this run's output, not of the model, so it never changes the
+    # verdict; audit.json lists it under "render_errors", the CLI on stderr, exit code 3
+    render_errors: list[Finding] = field(default_factory=list)
 
     @property
     def positive_label(self) -> str | None:
@@ -320,7 +360,31 @@ class Audit:
 
     @property
     def verdict(self) -> Verdict:
+        """The final verdict once the host has fixed it, until then the most severe finding."""
+        if self.final_verdict is not None:
+            return self.final_verdict
         return worst([f.severity for f in self.all_findings()])
+
+    def not_assessed(self, report: str | None = None) -> list[Section]:
+        return [s for s in self.ordered_sections(report) if not s.assessed]
+
+    def finalize(self) -> Verdict:
+        """Fix the verdict and its notes before the first renderer runs, so every report states
+        the same one: a renderer cannot change it (findings and notes become read-only; a
+        rendering problem goes to ``render_errors``). Sections that measured nothing are named
+        in a note, so an overall PASS never hides them."""
+        if self.final_verdict is not None:
+            return self.final_verdict
+        skipped = [s.title for s in self.not_assessed()]
+        note = f"not assessed: {', '.join(skipped)}" if skipped else ""
+        if note and note not in self.verdict_notes:
+            self.verdict_notes.append(note)
+        self.final_verdict = worst([f.severity for f in self.all_findings()])
+        self.findings = FrozenList(self.findings, "audit.findings")
+        self.verdict_notes = FrozenList(self.verdict_notes, "audit.verdict_notes")
+        for section in self.sections.values():
+            section.findings = FrozenList(section.findings, f"section {section.name!r} findings")
+        return self.final_verdict
 
     def ordered_sections(self, report: str | None = None) -> list[Section]:
         chosen = [s for s in self.sections.values() if report is None or s.report == report]

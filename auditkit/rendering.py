@@ -174,10 +174,12 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         date=format_date,
         w3c_date=w3c_date,
         plain=format_value,
+        status=status_label,
     )
     env.globals.update(
         auditkit_version=__version__,
         severity_rank=severity_rank,
+        status_rank=status_rank,
         MAX_TABLE_ROWS=MAX_TABLE_ROWS,
         GENERIC_PARTIAL=GENERIC_PARTIAL,
         table_rows=table_rows,
@@ -419,16 +421,43 @@ def render_section(env: jinja2.Environment, audit: Audit, section: Section) -> S
 
 
 def record_render_errors(audit: Audit, views: Iterable[SectionView]) -> None:
-    """Each failed partial is an ``error`` finding once (html and pdf render the same)."""
-    seen = {(f.code, f.section) for f in audit.findings}
+    """Each failed partial is an ``error`` in ``audit.render_errors`` once (html and pdf
+    render the same partials); never a finding, so the verdict other reports state stands."""
     for view in views:
-        if view.error and (RENDER_ERROR_CODE, view.section.name) not in seen:
+        if view.error:
             template = view.section.template or GENERIC_PARTIAL
-            audit.findings.append(
+            add_render_error(
+                audit,
                 Finding("error", RENDER_ERROR_CODE, f"template {template} failed: {view.error}",
-                        section=view.section.name, plugin=view.section.plugin)
+                        section=view.section.name, plugin=view.section.plugin),
             )
-            seen.add((RENDER_ERROR_CODE, view.section.name))
+
+
+def add_render_error(audit: Audit, finding: Finding) -> None:
+    """Record a problem met while writing a report, once per (code, section, message).
+
+    Renderers read the audit and write files; this list is the one thing they may add to
+    (the verdict is fixed before they run: :meth:`auditkit.model.Audit.finalize`).
+    """
+    errors = getattr(audit, "render_errors", None)
+    if errors is None:  # an Audit-like object built by hand without the field
+        return
+    key = (finding.code, finding.section, finding.message)
+    if all((f.code, f.section, f.message) != key for f in errors):
+        errors.append(finding)
+
+
+STATUS_LABELS = {"not_assessed": "not assessed"}
+
+
+def status_label(status: str) -> str:
+    """A verdict or section status as words (``not_assessed`` → ``not assessed``)."""
+    return STATUS_LABELS.get(status, status)
+
+
+def status_rank(status: str) -> int:
+    """Sort order of a badge: not assessed below pass (nothing was measured to pass)."""
+    return -1 if status == "not_assessed" else severity_rank(status)
 
 
 def sorted_findings(audit: Audit, sections: Iterable[Section] | None = None) -> list[Finding]:

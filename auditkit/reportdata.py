@@ -13,7 +13,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from auditkit.rendering import Fact, ReportSettings, format_date, format_number
+from auditkit.rendering import Fact, ReportSettings, format_date, format_number, status_label
 
 if TYPE_CHECKING:
     from auditkit.model import Audit, Finding
@@ -161,9 +161,9 @@ def executive_summary(audit: Audit, kind: str, findings: list[Finding]) -> str:
     text = f"auditkit audited {model.name} ({model.task}{size})"
     if data is not None:
         text += f" on {format_number(data.rows)} rows of {PurePath(data.path).name}"
-    text += f". Overall verdict: {audit.verdict.upper()} ({finding_counts(audit.all_findings())})"
+    text += f". Overall verdict: {verdict_text(audit)} ({finding_counts(audit.all_findings())})"
     if sections:
-        verdicts = "; ".join(f"{s.title}: {s.verdict}" for s in sections)
+        verdicts = "; ".join(f"{s.title}: {status_label(s.status)}" for s in sections)
         text += f" across {len(sections)} sections ({verdicts})."
     else:
         text += "; no section of this report ran."
@@ -174,6 +174,12 @@ def executive_summary(audit: Audit, kind: str, findings: list[Finding]) -> str:
         label, reason = recommendation(audit)
         text += f" Recommendation: {label}: {reason}"
     return text
+
+
+def verdict_text(audit: Audit) -> str:
+    """The verdict with its qualifiers, as every report words it: ``PASS (not assessed: Calibration)``."""
+    notes = list(getattr(audit, "verdict_notes", []) or [])
+    return audit.verdict.upper() + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def recommendation(audit: Audit) -> tuple[str, str]:
@@ -269,6 +275,7 @@ class IndexRow:
     href: str
     business_href: str
     verdict: str
+    verdict_notes: list[str]
     compliance_verdict: str
     business_verdict: str
     fairness: Any
@@ -292,6 +299,7 @@ def index_rows(audits: list[Audit] | tuple[Audit, ...]) -> list[IndexRow]:
                 href=f"{folder}/compliance.html",
                 business_href=f"{folder}/business.html",
                 verdict=audit.verdict,
+                verdict_notes=list(audit.verdict_notes),
                 compliance_verdict=_report_verdict(audit, "compliance"),
                 business_verdict=_report_verdict(audit, "business"),
                 fairness=audit.metric("fairness.score"),
@@ -307,6 +315,12 @@ def index_rows(audits: list[Audit] | tuple[Audit, ...]) -> list[IndexRow]:
 
 
 def _report_verdict(audit: Audit, kind: str) -> str:
+    """The worst verdict of the sections that measured something; ``not_assessed`` when none did
+    (a report whose every section was skipped is not a pass)."""
     from auditkit.model import worst
 
-    return worst([s.verdict for s in audit.ordered_sections(kind)])
+    sections = audit.ordered_sections(kind)
+    assessed = [s.verdict for s in sections if s.assessed]
+    if sections and not assessed:
+        return "not_assessed"
+    return worst(assessed)

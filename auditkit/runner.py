@@ -224,6 +224,11 @@ class Runner:
         if isinstance(getattr(handle, "inference_cpu_seconds", None), float):
             timings["inference_cpu"] = round(handle.inference_cpu_seconds, 4)  # this process's CPU meanwhile
 
+        # One verdict in every report: fixed here, after policy and before the first renderer.
+        # A renderer's failure goes to audit.render_errors (audit.json, stderr, exit code 3), never
+        # into the findings: the reports written before it cannot be corrected, so a verdict changed
+        # afterwards would make them disagree, and the verdict judges the model, not this run's files.
+        audit.finalize()
         clock = time.perf_counter()
         say("rendering " + ", ".join(formats))
         model_stage = staging / name
@@ -243,6 +248,8 @@ class Runner:
         with out_lock(self.options.out):  # another run on this folder commits before or after, not between
             result.files = commit(staged, model_stage, self.options.out / name)
         result.exit_code = self.exit_code(audit, config)
+        if any(f.severity == "error" for f in audit.render_errors) and result.exit_code != ExitCode.USAGE_ERROR:
+            result.exit_code = ExitCode.PLUGIN_ERROR  # a report is missing or incomplete
         if self.options.publish:
             result.published = self._publish(audit, result.files, skip)
 
@@ -417,8 +424,8 @@ class Runner:
                 audit.findings.append(_wrong_type(outcome.plugin, "auditkit_policy", finding, "a list of Findings"))
 
     def _collect_paths(self, audit: Audit, outcome: CallOutcome, hook: str, stage: Path) -> list[Path]:
-        if not outcome.ok:
-            audit.findings.append(outcome.finding)  # type: ignore[arg-type]
+        if not outcome.ok:  # a render problem, not a finding: the verdict is final (Audit.finalize)
+            audit.render_errors.append(outcome.finding)  # type: ignore[arg-type]
             return []
         paths = []
         for item in outcome.result or []:
@@ -427,7 +434,8 @@ class Runner:
             if isinstance(item, (str, os.PathLike)) and Path(item).is_file() and within(Path(item), stage):
                 paths.append(Path(item))
             else:
-                audit.findings.append(_wrong_type(outcome.plugin, hook, item, f"paths of files it wrote in {stage}"))
+                expected = f"paths of files it wrote in {stage}"
+                audit.render_errors.append(_wrong_type(outcome.plugin, hook, item, expected))
         return paths
 
     def _render_index(self, audits: list[Audit], staging: Path) -> None:

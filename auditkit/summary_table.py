@@ -40,6 +40,8 @@ def print_closing_table(results: list[ModelResult], out: Path, stream: TextIO | 
             rows.append([result.name, "error", None, *[None] * len(columns)])
             continue
         verdict = audit.verdict if not result.error else "error"
+        if not result.error and any(f.severity == "error" for f in audit.render_errors):
+            verdict += " (report error)"  # the verdict stands; a report is missing or incomplete (exit 3)
         rows.append(
             [result.name, verdict, audit.dataset.rows if audit.dataset else None, *[audit.metric(c) for c in columns]]
         )

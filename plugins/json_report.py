@@ -1,7 +1,9 @@
 """audit.json: the machine-readable audit every other report is a view of.
 
 Runs last among renderers (``trylast``), so that it records the files and any render
-errors of the others. The schema is versioned; keys are a contract for bots and tests.
+errors of the others (``render_errors``, apart from ``findings``: the verdict was fixed
+before the first renderer ran, see :meth:`auditkit.model.Audit.finalize`).
+The schema is versioned; keys are a contract for bots and tests.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def audit_to_json(audit: Audit) -> dict[str, Any]:
         "report_id": audit.report_id,
         "created": audit.created,
         "verdict": audit.verdict,
+        "verdict_notes": list(audit.verdict_notes),
         "model": audit.model.to_json(),
         "dataset": audit.dataset.to_json() if audit.dataset else None,
         "predictions": _predictions_json(audit),
@@ -35,6 +38,9 @@ def audit_to_json(audit: Audit) -> dict[str, Any]:
         "config": jsonable(audit.config.to_json()),
         "config_sources": list(audit.config.sources),
         "files": [Path(f).name for f in audit.files],
+        # problems met writing the reports before this one (it runs last); they never change the
+        # verdict above, which every report states alike, but an "error" here means exit code 3
+        "render_errors": [f.to_json() for f in audit.render_errors],
         **({} if reproducible() else {"timings": dict(audit.timings)}),
     }
 

@@ -121,15 +121,17 @@ def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_wri
 
 
 def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
-    from auditkit.rendering import section_key_numbers, sorted_findings
+    from auditkit.rendering import section_key_numbers, sorted_findings, status_label
     from auditkit.reportdata import finding_counts, key_numbers, recommendation
 
     findings = sorted_findings(audit)
     verdict = audit.verdict.upper()
+    notes = "; ".join(md_text(note, 200) for note in audit.verdict_notes)
+    qualified = f"{verdict}** ({notes})" if notes else f"{verdict}**"  # the notes sit beside the verdict
     lines = [
-        f"## auditkit: {md_text(audit.model.name, 120)}: **{verdict}**",
+        f"## auditkit: {md_text(audit.model.name, 120)}: **{qualified}",
         "",
-        f"**Verdict: {verdict}** ({finding_counts(findings)}) · report {_code(audit.report_id)}"
+        f"**Verdict: {qualified} ({finding_counts(findings)}) · report {_code(audit.report_id)}"
         f" · {_md_date(audit.created)}",
         "",
     ]
@@ -139,7 +141,7 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
         for s in sections:
             title, summary = md_text(s.title, 80), md_text(s.summary, 240)
             keys = "; ".join(f"{md_text(f.label, 40)} {_md_value(f.value)}" for f in section_key_numbers(s, 3))
-            lines.append(f"| {title} | {s.report} | **{s.verdict.upper()}** | {keys or '—'} | {summary} |")
+            lines.append(f"| {title} | {s.report} | **{status_label(s.status).upper()}** | {keys or '—'} | {summary} |")
         lines.append("")
     numbers = {f.label: f for f in key_numbers(audit, "compliance") + key_numbers(audit, "business")}
     if numbers:

@@ -7,7 +7,8 @@ bookmark per section; the document metadata comes from the HTML ``<meta>`` tags,
 
 Nothing is fetched: the report is self-contained, and :class:`ReportFetcher` refuses
 ``file:``, ``http(s):`` and every other scheme (an inline PNG ``data:`` image inside a
-chart is the only exception). A refused attempt becomes a ``warn`` finding.
+chart is the only exception). A refused attempt becomes a ``warn`` entry in the audit's
+``render_errors`` (audit.json), never a finding: the verdict is fixed before rendering.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def auditkit_render_prepare(formats: list[str]) -> None:
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     if "pdf" not in formats:
         return None
-    from auditkit.rendering import environment_for, render_report
+    from auditkit.rendering import add_render_error, environment_for, render_report
 
     env = environment_for(audit)
     written = []
@@ -67,12 +68,13 @@ def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Pat
         path.write_bytes(pdf)
         written.append(path)
         refused.extend(refused_here)
-    if refused:
+    if refused:  # a fact of the reports, not of the model: never a finding (the verdict is final)
         shown = ", ".join(sorted(set(refused))[:5])
-        audit.findings.append(
+        add_render_error(
+            audit,
             Finding("warn", FETCH_REFUSED,
                     f"the PDF renderer refused {len(refused)} external resource(s): {shown[:300]}",
-                    plugin="pdf")
+                    plugin="pdf"),
         )
     return written
 

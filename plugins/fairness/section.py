@@ -133,6 +133,7 @@ def assess_section(audit: Audit) -> Section | None:
             "list the columns under [data] sensitive",
         )
         section.summary = "Fairness was not measured: the evaluation data names no sensitive features."
+        section.assessed = False
         section.metrics = {"score": None}
         section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}
@@ -148,6 +149,7 @@ def assess_section(audit: Audit) -> Section | None:
             "the model produced no predictions to measure (token task without token labels?)",
         )
         section.summary = "Fairness was not measured: there are no predictions."
+        section.assessed = False
         section.metrics = {"score": None}
         section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}

@@ -87,7 +87,7 @@ def test_html_escapes_everything(hostile) -> None:
 def test_pdf_fetches_nothing_and_holds_no_file_content(hostile, listener) -> None:
     audit, _, files = hostile
     assert listener.connections == 0
-    assert not [f for f in audit.findings if f.code == pdf_report.FETCH_REFUSED]  # nothing was even asked for
+    assert not [f for f in audit.render_errors if f.code == pdf_report.FETCH_REFUSED]  # nothing was even asked for
     secret = next(line for line in PASSWD.read_text().splitlines() if line.strip())
     for name in ("compliance.pdf", "business.pdf"):
         data = files[name].read_bytes()
@@ -139,7 +139,7 @@ def test_refused_fetch_becomes_a_warning(tmp_path: Path, monkeypatch) -> None:
     use_template_folder(audit, tmp_path, name="leaky")
     assert "https://example.invalid/x.png" in render_report(audit, "compliance")
     pdf_report.auditkit_render(audit=audit, out_dir=tmp_path, formats=["pdf"])
-    (warning,) = [f for f in audit.findings if f.code == pdf_report.FETCH_REFUSED]
+    (warning,) = [f for f in audit.render_errors if f.code == pdf_report.FETCH_REFUSED]
     assert warning.severity == "warn" and "https://example.invalid/x.png" in warning.message
 
 

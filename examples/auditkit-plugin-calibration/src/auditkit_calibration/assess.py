@@ -96,6 +96,7 @@ def assess(audit: Audit) -> Section | None:
     found = target(audit, cfg.kind)
     if isinstance(found, str):
         section.summary = f"Not assessed: {found}."
+        section.assessed = False  # badge NOT ASSESSED: an info finding alone would read as PASS
         section.add_finding("info", "calibration-not-applicable", f"calibration was not assessed: {found}")
         return section
     edges = bin_edges(found.prob, cfg.bins, cfg.strategy)
