@@ -21,6 +21,7 @@ from auditkit_plugins.business.curves import Curve, Fit, argmax_net, fit_curve
 from auditkit_plugins.business.distributions import Param, to_param
 
 from auditkit.errors import ConfigError
+from auditkit.safe_text import show_origin
 
 # key → (lower, upper bound) of curve inputs; a curve uses the keys of its shape only
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -230,18 +231,8 @@ def _points(
     """Observed (spend, revenue) points: inline ``points`` or a CSV ``points_file``."""
     where = f"[market] segment {segment!r}" if segment else "[market]"
     if merged.get("points_file"):
-        path = Path(merged["points_file"])
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.DictReader(handle))
-            points = [(float(r["spend"]), float(r["revenue"])) for r in rows]
-        except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise ConfigError(
-                f"{origin('market.points_file')}: {where} points_file = {str(path)!r}: cannot read spend and "
-                f"revenue columns ({type(exc).__name__}: {exc}); give a CSV with numeric spend,revenue columns"
-            ) from None
+        shown = show_origin(origin("market.points_file"), base_dir)
+        points = _points_file(merged["points_file"], base_dir, f"{shown}: {where}")
     else:
         points = [(float(p), float(r)) for p, r in merged.get("points") or []]
     if len(points) < 3:
@@ -253,4 +244,36 @@ def _points(
         raise ConfigError(f"{origin('market.points')}: {where} points need finite values and spend >= 0")
     if len({p for p, _ in points}) < 2:
         raise ConfigError(f"{origin('market.points')}: {where} points need at least two different spends")
+    return points
+
+
+def _points_file(value: str, base_dir: str | Path | None, where: str) -> list[tuple[float, float]]:
+    """(spend, revenue) rows of a CSV; errors name the file as a report may show it, never a cell."""
+    from auditkit.safe_text import describe_columns, not_text, show_path
+
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    where = f"{where} points_file = {show_path(path, base_dir)!r}"
+    fix = "give a CSV with numeric spend,revenue columns"
+    problem = not_text(path) if path.is_file() else "does not exist"
+    if problem:
+        raise ConfigError(f"{where}: the file {problem}; {fix}")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, UnicodeError, csv.Error) as exc:
+        raise ConfigError(f"{where}: cannot read it as CSV ({type(exc).__name__}); {fix}") from None
+    missing = [c for c in ("spend", "revenue") if c not in columns]
+    if missing:
+        shown = describe_columns(columns)
+        raise ConfigError(f"{where}: no column(s) {', '.join(missing)}; columns are: {shown}; {fix}")
+    points = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            points.append((float(row["spend"]), float(row["revenue"])))
+        except (TypeError, ValueError):  # the cell itself is not quoted: the file may be anyone's
+            raise ConfigError(f"{where}: line {line}: spend or revenue is not a number; {fix}") from None
     return points

@@ -191,22 +191,37 @@ def term_pairs(
 
 
 def _read_pairs_file(model_dir: str, option: str, value: str, columns: list[str]) -> Any:
+    """One paired file as a frame; errors name the file as a report may show it, never its content."""
     import pandas as pd
 
     from auditkit.errors import DataError
+    from auditkit.safe_text import describe_columns, not_text, safe_reason, show_path
 
     path = Path(model_dir) / value
-    where = f"{path}: [fairness.counterfactual] {option}"
+    where = f"{show_path(path, model_dir)}: [fairness.counterfactual] {option}"
     if not path.is_file():
         raise DataError(f"{where}: file not found; give a CSV path relative to the model dir")
+    problem = not_text(path)
+    if problem:
+        raise DataError(f"{where}: the file {problem}; give a CSV file")
     try:
         frame = pd.read_csv(path)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{where}: not a readable CSV ({exc})") from None
+        raise DataError(f"{where}: not a readable CSV ({safe_reason(exc)})") from None
     missing = [c for c in columns if c and c not in frame.columns]
     if missing:
-        raise DataError(f"{where}: no column(s) {missing}; columns are: {', '.join(map(str, frame.columns))}")
+        raise DataError(
+            f"{where}: no column(s) {', '.join(map(repr, missing))}; columns are: {describe_columns(frame.columns)}"
+        )
     return frame
+
+
+def pair_files_label(model_dir: str, cfg: dict[str, Any]) -> str:
+    """The two paired files as a report shows them (relative, or name and path hash)."""
+    from auditkit.safe_text import show_path
+
+    left, right = (show_path(Path(model_dir) / cfg[k], model_dir) for k in ("pairs_original", "pairs_counterfactual"))
+    return f"{left} vs {right}"
 
 
 def file_pairs(
@@ -217,15 +232,17 @@ def file_pairs(
     Rows whose two texts are identical are left out of the rates (they cannot differ).
     """
     from auditkit.errors import DataError
+    from auditkit.safe_text import show_path
 
     key, text = cfg["pairs_key"], cfg["pairs_text"] or text_column
+    shown = {k: show_path(Path(model_dir) / cfg[k], model_dir) for k in ("pairs_original", "pairs_counterfactual")}
     left = _read_pairs_file(model_dir, "pairs_original", cfg["pairs_original"], [key, text])
     right = _read_pairs_file(model_dir, "pairs_counterfactual", cfg["pairs_counterfactual"], [key, text])
     if key:
         for option, frame in (("pairs_original", left), ("pairs_counterfactual", right)):
             if frame[key].duplicated().any():
                 raise DataError(
-                    f"{cfg[option]}: [fairness.counterfactual] pairs_key {key!r} repeats values; "
+                    f"{shown[option]}: [fairness.counterfactual] pairs_key {key!r} repeats values; "
                     f"it must identify one row per text"
                 )
         merged = left[[key, text]].merge(right[[key, text]], on=key, suffixes=("_a", "_b"))
@@ -233,7 +250,7 @@ def file_pairs(
     else:
         if len(left) != len(right):
             raise DataError(
-                f"{cfg['pairs_counterfactual']}: {len(right)} rows but {cfg['pairs_original']} has "
+                f"{shown['pairs_counterfactual']}: {len(right)} rows but {shown['pairs_original']} has "
                 f"{len(left)}; set [fairness.counterfactual] pairs_key to align them by a column"
             )
         a, b = left[text], right[text]

@@ -16,6 +16,7 @@ from auditkit_plugins.fairness.counterfactual import (
     TermGroup,
     evaluate,
     file_pairs,
+    pair_files_label,
     term_pairs,
 )
 from auditkit_plugins.fairness.groups import Grouping
@@ -115,7 +116,7 @@ def counterfactuals(
         result = evaluate("paired files", "pairs", originals, pairs, **common)
         result.note = (
             f"{aligned} aligned rows; {len(originals)} with different texts re-scored "
-            f"({cf['pairs_original']} vs {cf['pairs_counterfactual']})"
+            f"({pair_files_label(audit.model_dir, cf)})"
         )
         results.append(result)
     return results, None
@@ -303,6 +304,7 @@ def _run(
         counterfactuals=cfs,
         counterfactual_note=cf_note,
         notes=notes,
+        reference_tables=assess.reference_tables(inputs, views, cfg),
     )
     result.mitigation, result.mitigation_note = mitigation(inputs, views, cfg, binding, source)
     return result

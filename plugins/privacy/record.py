@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditkit.errors import ConfigError, DataError, ModelDirError
 from auditkit.model_dir import read_json
+from auditkit.safe_text import clean_name, describe_columns, not_text, safe_reason, show_origin, show_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,13 +41,15 @@ def read_record(model_dir: str | Path) -> TrainingRecord:
     try:  # size-capped: a model dir is untrusted input
         body = read_json(path.parent, path.name)
     except (ModelDirError, OSError) as exc:
-        reason = str(exc).removeprefix(f"{path}: ")
-        raise DataError(f"{path}: not a readable JSON training record ({reason}); fix or remove the file") from None
+        reason = safe_reason(exc) if isinstance(exc, OSError) else _model_dir_reason(exc, path)
+        raise DataError(
+            f"{RECORD_FILE}: not a readable JSON training record ({reason}); fix or remove the file"
+        ) from None
     if not isinstance(body, dict):
-        raise DataError(f"{path}: the training record must be a JSON object")
+        raise DataError(f"{RECORD_FILE}: the training record must be a JSON object")
     dp = body.get("dp")
     if dp is not None and not isinstance(dp, dict):
-        raise DataError(f"{path}: field 'dp' must be an object with noise_multiplier, sample_rate, steps, delta")
+        raise DataError(f"{RECORD_FILE}: field 'dp' must be an object with noise_multiplier, sample_rate, steps, delta")
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
     return TrainingRecord(path=path, dp=dp or None, data=data)
 
@@ -85,7 +88,7 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
     """The DP run to account for: ``[privacy.dp]`` when it names a noise multiplier, else the record."""
     cfg = audit.config.section("privacy.dp")
     if cfg.get("noise_multiplier"):
-        where = audit.config.origin("privacy.dp.noise_multiplier") + ": [privacy.dp]"
+        where = show_origin(audit.config.origin("privacy.dp.noise_multiplier"), audit.model_dir) + ": [privacy.dp]"
         rate = resolve_rate(cfg.get("sample_rate", 0), cfg.get("batch_size", 0), cfg.get("dataset_size", 0), where)
         steps = int(cfg.get("steps") or 0) or (steps_for_epochs(cfg["epochs"], rate) if cfg.get("epochs") else 0)
         if steps <= 0:
@@ -94,14 +97,15 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
     if not record.dp:
         return None
     dp = record.dp
-    where = f"{record.path}: dp"
+    where = f"{RECORD_FILE}: dp"
 
     def number(key: str, required: bool = True) -> float | None:
         value = dp.get(key)
         if value is None and not required:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise DataError(f"{where}.{key} = {value!r}: expected a number")
+            shown = repr(value) if isinstance(value, (int, float)) else f"a {type(value).__name__}"
+            raise DataError(f"{where}.{key} = {shown}: expected a number")
         return float(value)
 
     sigma = number("noise_multiplier")
@@ -130,7 +134,7 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
         max_grad_norm=number("max_grad_norm", required=False),
         target_epsilon=number("target_epsilon", required=False),
         recorded_epsilon=number("epsilon_opacus" if "epsilon_opacus" in dp else "epsilon", required=False),
-        recorded_accountant=str(dp.get("accountant")) if dp.get("accountant") else None,
+        recorded_accountant=clean_name(dp["accountant"]) if isinstance(dp.get("accountant"), str) else None,
     )
 
 
@@ -155,7 +159,7 @@ def member_files(audit: Audit, record: TrainingRecord) -> tuple[Path | None, Pat
     cfg = audit.config.section("privacy.membership")
     base = Path(audit.model_dir)
     if cfg.get("train_data") or cfg.get("holdout_data"):
-        where = audit.config.origin("privacy.membership.train_data") + ": [privacy.membership]"
+        where = show_origin(audit.config.origin("privacy.membership.train_data"), base) + ": [privacy.membership]"
         if not (cfg.get("train_data") and cfg.get("holdout_data")):
             raise ConfigError(f"{where}: give both train_data and holdout_data (the rows trained on and held out)")
         return (
@@ -166,7 +170,7 @@ def member_files(audit: Audit, record: TrainingRecord) -> tuple[Path | None, Pat
     train, held = record.data.get("train_file"), record.data.get("eval_file")
     if record.path is None or not train or not held:
         return None, None, ""
-    where = f"{record.path}: data"
+    where = f"{RECORD_FILE}: data"
     return _recorded(base, train, where + ".train_file"), _recorded(base, held, where + ".eval_file"), RECORD_FILE
 
 
@@ -174,7 +178,7 @@ def training_file(audit: Audit, record: TrainingRecord) -> Path | None:
     """The training data file, when config or record names one (for the PII scan)."""
     train, _, _ = member_files(audit, record)
     if train is None and record.path is not None and record.data.get("train_file"):
-        train = _recorded(Path(audit.model_dir), record.data["train_file"], f"{record.path}: data.train_file")
+        train = _recorded(Path(audit.model_dir), record.data["train_file"], f"{RECORD_FILE}: data.train_file")
     return train
 
 
@@ -183,7 +187,15 @@ def _recorded(base: Path, value: str, where: str) -> Path:
     (it would have the reviewer's files scanned into the report)."""
     from auditkit.model_dir import inside
 
-    inside(base, str(value))
+    if not isinstance(value, str):
+        raise DataError(f"{where}: expected a file name (a string), got a {type(value).__name__}")
+    try:
+        inside(base, value)
+    except ModelDirError:
+        raise DataError(
+            f"{where} = {show_path(value, base)!r}: leads outside the model dir; "
+            "auditkit reads only files inside the model dir"
+        ) from None
     return _existing(base, value, where)
 
 
@@ -191,15 +203,46 @@ def _existing(base: Path, value: str, where: str) -> Path:
     path = Path(value)
     path = path if path.is_absolute() else base / path
     if not path.is_file():
-        raise DataError(f"{where} = {value!r}: no such file {path}")
+        raise DataError(f"{where} = {show_path(path, base)!r}: no such file")
     return path
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a data file with the same readers the evaluation data uses."""
+def _model_dir_reason(exc: Exception, path: Path) -> str:
+    # read_json's own messages start with the path and say no more than size, encoding or
+    # the JSON error's line and column; keep that part, cleaned
+    return clean_name(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.parent / path.name}: "), 100, "(),")
+
+
+def read_table(path: Path, model_dir: str | Path | None = None) -> pd.DataFrame:
+    """Read a data file with the same readers the evaluation data uses.
+
+    A file that is not text (``/proc/self/environ``, a binary) is refused before a parser
+    sees it, and a reader's error is re-worded: its message may quote what it read.
+    """
     from auditkit_plugins.tabular_data import detect_format, read_csv, read_jsonl, read_parquet
 
+    shown = show_path(path, model_dir)
+    kind = detect_format(path)
+    problem = not_text(path) if kind != "parquet" else None
+    if problem:
+        raise DataError(f"{shown}: the file {problem}; give a CSV, JSON Lines or Parquet file")
     readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}
-    frame = readers[detect_format(path)](path)
+    try:
+        frame = readers[kind](path)
+    except DataError as exc:
+        raise DataError(f"{shown}: not a readable {kind} file ({_reader_reason(exc, path)})") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _reader_reason(exc: Exception, path: Path) -> str:
+    text = str(exc).removeprefix(f"{path}: ")
+    for known in ("the file is empty", "cannot decode the text"):
+        if text.startswith(known):
+            return known
+    return safe_reason(Exception(text)).removeprefix("Exception: ")
+
+
+def columns_text(frame: pd.DataFrame) -> str:
+    """A data file's column list as an error may quote it (a few cleaned names)."""
+    return describe_columns(frame.columns)

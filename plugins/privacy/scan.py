@@ -15,6 +15,7 @@ from auditkit_plugins.privacy.record import DpSetting, TrainingRecord
 
 from auditkit.errors import DataError
 from auditkit.model import Audit, Section
+from auditkit.safe_text import show_path
 
 HOOK = "auditkit_pii_recognizers"
 
@@ -57,7 +58,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     cfg = audit.config.section("privacy.pii")
     totals = PiiTotals()
     train_path = record.training_file(audit, rec)
-    train_frame = record.read_table(train_path) if train_path is not None else None
+    train_frame = record.read_table(train_path, audit.model_dir) if train_path is not None else None
     if train_frame is not None:
         totals.training_rows = len(train_frame)
     if not cfg["enabled"]:
@@ -160,14 +161,15 @@ def membership_part(
         return
     text = cfg["text"] or rec.data.get("text") or (audit.dataset.text if audit.dataset else None) or "text"
     label = cfg["label"] or rec.data.get("label") or (audit.dataset.label if audit.dataset else None) or "label"
-    members = _texts_labels(train_path, text, label, audit.model.labels)
-    holdout = _texts_labels(holdout_path, text, label, audit.model.labels)
+    members = _texts_labels(train_path, text, label, audit.model.labels, audit.model_dir)
+    holdout = _texts_labels(holdout_path, text, label, audit.model.labels, audit.model_dir)
     seen = set(members[0])
     keep = [i for i, t in enumerate(holdout[0]) if t not in seen]  # a duplicate is no non-member
     dropped = len(holdout[0]) - len(keep)
     holdout = ([holdout[0][i] for i in keep], holdout[1][keep])
     if not members[0] or not holdout[0]:
-        raise DataError(f"{train_path if not members[0] else holdout_path}: no usable rows for membership inference")
+        empty = train_path if not members[0] else holdout_path
+        raise DataError(f"{show_path(empty, audit.model_dir)}: no usable rows for membership inference")
     m_idx, n_idx = mia.balanced_sample(len(members[0]), len(holdout[0]), cfg["sample_size"], cfg["seed"])
     m_loss = mia.example_losses(predict, [members[0][i] for i in m_idx], members[1][m_idx])
     n_loss = mia.example_losses(predict, [holdout[0][i] for i in n_idx], holdout[1][n_idx])
@@ -175,8 +177,8 @@ def membership_part(
     _report_attack(section, result, setting, eps, cfg, summary)
     section.data["membership"] = {
         "source": where,
-        "train_file": train_path.name,
-        "holdout_file": holdout_path.name,
+        "train_file": show_path(train_path, audit.model_dir),
+        "holdout_file": show_path(holdout_path, audit.model_dir),
         "members": result.n_members,
         "nonmembers": result.n_nonmembers,
         "holdout_duplicates_dropped": dropped,
@@ -187,18 +189,28 @@ def membership_part(
     }
 
 
-def _texts_labels(path: Path, text: str, label: str, labels: list[str]) -> tuple[list[str], np.ndarray]:
+def _texts_labels(
+    path: Path, text: str, label: str, labels: list[str], model_dir: str
+) -> tuple[list[str], np.ndarray]:
     from auditkit.data import align_labels
 
-    frame = record.read_table(path)
+    shown = show_path(path, model_dir)
+    frame = record.read_table(path, model_dir)
     for role, column in (("text", text), ("label", label)):
         if column not in frame.columns:
             raise DataError(
-                f"{path}: no {role} column {column!r} (set [privacy.membership] {role}); the columns are: "
-                + ", ".join(repr(c) for c in frame.columns)
+                f"{shown}: no {role} column {column!r} (set [privacy.membership] {role}); the columns are: "
+                + record.columns_text(frame)
             )
     frame = frame.dropna(subset=[text, label])
-    names = align_labels(frame[label].tolist(), list(labels), f"{path}: column {label!r}")
+    try:
+        names = align_labels(frame[label].tolist(), list(labels), f"{shown}: column {label!r}")
+    except DataError:  # its message quotes the unknown values: cells of a file the report must not carry
+        unknown = {str(v) for v in frame[label].tolist()} - set(labels)
+        raise DataError(
+            f"{shown}: column {label!r} has {len(unknown)} label value(s) the model does not know; "
+            f"the model's labels (config.json id2label) are {labels}; fix the data or [privacy.membership] label"
+        ) from None
     index = np.asarray([labels.index(n) for n in names], dtype=np.int64)
     return [str(t) for t in frame[text].tolist()], index
 
