@@ -1,8 +1,15 @@
 """Configuration: each plugin declares a section schema; auditkit merges and validates.
 
 Order of precedence, lowest first: the schema defaults, ``auditkit.toml`` in the model
-dir, ``--config FILE``, then command-line flags. An unknown key or a value of the wrong
-type is a :class:`ConfigError` that names the file, the key and what was expected.
+dir, ``--config FILE``, command-line flags, then ``--policy FILE``. An unknown key or a
+value of the wrong type is a :class:`ConfigError` that names the file, the key and what
+was expected.
+
+The model dir's file is the vendor's and untrusted (docs/security.md, "Who sets what"):
+it may describe the model and its data, but a path it names must stay inside the model
+dir, and a value that would weaken the audit (an option declared with ``weaker=``) is
+ignored, or, when the reviewer set ``[run] trusted = true``, applied and named beside
+the verdict. The trust rules live in :mod:`auditkit.trust_rules`.
 """
 
 from __future__ import annotations
@@ -51,6 +58,52 @@ _TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+WEAKER_KINDS = ("higher", "lower", "more", "fewer", "later", "any")
+
+# who set a value, as audit.json and the reports name it
+DEFAULT = "default"
+MODEL_DIR = "model dir"
+REVIEWER = "reviewer config"
+FLAG = "flag"
+POLICY = "policy"
+MEASURED = "measured"
+SOURCE_KINDS = (DEFAULT, MODEL_DIR, REVIEWER, FLAG, POLICY, MEASURED)
+
+
+@dataclass
+class Layer:
+    """One source of settings: its name for messages, its kind (who set it), its values."""
+
+    source: str
+    values: dict[str, Any]
+    kind: str = REVIEWER
+
+
+@dataclass
+class VendorSetting:
+    """A value the model dir's file set that would weaken the audit, and what became of it."""
+
+    key: str  # dotted, e.g. "fairness.constraints"
+    value: Any
+    reviewer_value: Any  # what the defaults and the reviewer's layers give
+    applied: bool  # True only when the reviewer trusts the model dir's file
+    reason: str = ""
+
+    def describe(self) -> str:
+        section, _, key = self.key.rpartition(".")
+        mine = describe_value(self.reviewer_value)
+        return f"[{section}] {key} = {describe_value(self.value)} (reviewer/default: {mine})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "value": copy.deepcopy(self.value),
+            "reviewer_value": copy.deepcopy(self.reviewer_value),
+            "applied": self.applied,
+            "reason": self.reason,
+        }
+
+
 @dataclass
 class Option:
     """One config key: its type, default and the help line `auditkit init` writes."""
@@ -64,10 +117,19 @@ class Option:
     maximum: float | None = None
     nullable: bool = False
     validate: Callable[[Any], None] | None = None
+    # a file path: the model dir's own auditkit.toml may only name a file inside the dir
+    path: bool = False
+    # how a value can weaken the audit, for the model dir's file: "higher" (a larger value is
+    # weaker, e.g. a tolerance), "lower", "more" (more list entries, e.g. plugins disabled),
+    # "fewer" (fewer entries, or true → false), "later" (a later entry of `choices`),
+    # "any" (only the reviewer may set it), or a function (value, reviewer's value) → bool
+    weaker: str | Callable[[Any, Any], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:
             raise ValueError(f"option {self.name!r}: unknown type {self.type!r}")
+        if isinstance(self.weaker, str) and self.weaker not in WEAKER_KINDS:
+            raise ValueError(f"option {self.name!r}: weaker must be one of {', '.join(WEAKER_KINDS)} or a function")
 
     def check(self, value: Any) -> str | None:
         """Return what was expected when `value` does not fit, else None."""
@@ -119,10 +181,35 @@ class Config:
     schemas: dict[str, ConfigSection] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)  # dotted key → who set it (SOURCE_KINDS)
+    vendor_settings: list[VendorSetting] = field(default_factory=list)
+    trusted: bool = False  # the reviewer accepted the model dir's file as written
 
     def origin(self, dotted: str) -> str:
         """Which file (or flag) set a key, for error messages; "defaults" if none did."""
         return self.origins.get(dotted, "defaults")
+
+    def source(self, dotted: str) -> str:
+        """Who set a key: "default", "model dir", "reviewer config", "flag" or "policy".
+
+        A key inside a table-valued option (``fairness.constraints.x``) reports its option's
+        source; a section (``market``) reports the most trusted source of any key in it.
+        """
+        if dotted in self.kinds:
+            return self.kinds[dotted]
+        parent = dotted
+        while "." in parent:
+            parent = parent.rpartition(".")[0]
+            if parent in self.kinds:
+                return self.kinds[parent]
+        below = [kind for key, kind in self.kinds.items() if key.startswith(dotted + ".")]
+        return max(below, key=SOURCE_KINDS.index) if below else DEFAULT
+
+    def set_by(self, dotted: str, *kinds: str) -> bool:
+        """True when a key (or any key of a section) was set by one of ``kinds``."""
+        return any(
+            kind in kinds for key, kind in self.kinds.items() if key == dotted or key.startswith(dotted + ".")
+        )
 
     def section(self, name: str) -> dict[str, Any]:
         """The values of a (dotted) section, e.g. ``config.section("privacy.dp")``."""
@@ -185,26 +272,66 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def build_config(
     schemas: dict[str, ConfigSection],
-    layers: list[tuple[str, dict[str, Any]]],
+    layers: list[Layer] | list[tuple[str, dict[str, Any]]],
     ignore_sections: Iterable[str] = (),
+    model_dir: Path | None = None,
 ) -> Config:
     """Validate each layer against the schemas and merge them over the defaults.
 
-    ``layers`` are (source name, parsed dict) pairs, lowest precedence first. Sections of
-    disabled plugins (``ignore_sections``) are accepted and left out.
+    ``layers`` are :class:`Layer` objects (or (source name, parsed dict) pairs, taken as the
+    reviewer's), lowest precedence first. Sections of disabled plugins
+    (``ignore_sections``) are accepted and left out. A layer of kind ``MODEL_DIR`` first
+    goes through the trust rules (:func:`auditkit.trust_rules.screen_vendor_layer`), which
+    need ``model_dir`` to check its paths.
     """
+    from auditkit.trust_rules import screen_vendor_layer
+
+    stack = [layer if isinstance(layer, Layer) else Layer(layer[0], layer[1]) for layer in layers]
+    ignored = set(ignore_sections)
+    for layer in stack:
+        _validate_layer(schemas, layer.values, layer.source, ignored)
+    vendor_settings: list[VendorSetting] = []
+    trusted = False
+    if any(layer.kind == MODEL_DIR for layer in stack):
+        reviewer = [layer for layer in stack if layer.kind != MODEL_DIR]
+        base = _merged(schemas, reviewer, ignored)
+        trusted = bool(base.get("run", {}).get("trusted", False))
+        screened = []
+        for layer in stack:
+            if layer.kind == MODEL_DIR:
+                kept, found = screen_vendor_layer(schemas, layer, reviewer, base, model_dir, trusted)
+                vendor_settings.extend(found)
+                layer = Layer(layer.source, kept, MODEL_DIR)
+            screened.append(layer)
+        stack = screened
+    config = _merged_config(schemas, stack, ignored)
+    config.vendor_settings = vendor_settings
+    config.trusted = trusted
+    return config
+
+
+def _merged(schemas: dict[str, ConfigSection], layers: list[Layer], ignored: set[str]) -> dict[str, Any]:
+    return _merged_config(schemas, layers, ignored).values
+
+
+def _merged_config(schemas: dict[str, ConfigSection], layers: list[Layer], ignored: set[str]) -> Config:
     values: dict[str, Any] = {}
     for name in sorted(schemas, key=lambda n: n.count(".")):
         _set_path(values, name, schemas[name].defaults())
-    ignored = set(ignore_sections)
     sources: list[str] = []
     origins: dict[str, str] = {}
-    for source, layer in layers:
-        _validate_layer(schemas, layer, source, ignored)
-        kept = {k: v for k, v in layer.items() if k not in ignored}
-        _merge(values, kept, schemas, "", lambda dotted, s=source: origins.__setitem__(dotted, s))
-        sources.append(source)
-    return Config(values=values, schemas=schemas, sources=sources, origins=origins)
+    kinds: dict[str, str] = {}
+
+    for layer in layers:
+        kept = {k: v for k, v in layer.values.items() if k not in ignored}
+
+        def record(dotted: str, layer: Layer = layer) -> None:
+            origins[dotted] = layer.source
+            kinds[dotted] = layer.kind
+
+        _merge(values, kept, schemas, "", record)
+        sources.append(layer.source)
+    return Config(values=values, schemas=schemas, sources=sources, origins=origins, kinds=kinds)
 
 
 def _set_path(values: dict[str, Any], dotted: str, node: dict[str, Any]) -> None:
@@ -240,7 +367,7 @@ def _validate_layer(schemas: dict[str, ConfigSection], layer: dict[str, Any], so
         if name not in schemas:
             raise ConfigError(f"{source}: unknown section [{name}]; known sections: {', '.join(top_level)}")
         if not isinstance(body, dict):
-            raise ConfigError(f"{source}: [{name}] must be a table, got {_describe(body)}")
+            raise ConfigError(f"{source}: [{name}] must be a table, got {describe_value(body)}")
         _validate_section(schemas, name, body, source)
 
 
@@ -250,7 +377,7 @@ def _validate_section(schemas: dict[str, ConfigSection], name: str, body: dict[s
         dotted = f"{name}.{key}"
         if dotted in schemas and schema.option(key) is None:
             if not isinstance(value, dict):
-                raise ConfigError(f"{source}: [{dotted}] must be a table, got {_describe(value)}")
+                raise ConfigError(f"{source}: [{dotted}] must be a table, got {describe_value(value)}")
             _validate_section(schemas, dotted, value, source)
             continue
         option = schema.option(key)
@@ -265,10 +392,11 @@ def _validate_section(schemas: dict[str, ConfigSection], name: str, body: dict[s
             raise ConfigError(f"{source}: unknown key {key!r} in [{name}]; expected one of: {', '.join(sorted(known))}")
         expected = option.check(value)
         if expected is not None:
-            raise ConfigError(f"{source}: [{name}] {key} = {_describe(value)}: expected {expected}")
+            raise ConfigError(f"{source}: [{name}] {key} = {describe_value(value)}: expected {expected}")
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut to 60 characters."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 

@@ -18,12 +18,23 @@ def _str_or_int(value: Any) -> None:
         raise ValueError("a label: a string or an integer")
 
 
+def _not_empty(value: list[str]) -> None:
+    if not value:
+        raise ValueError("at least one format (an audit that writes no report tells nobody anything)")
+
+
 @hookimpl
 def auditkit_config_schema() -> list[ConfigSection]:
     data = ConfigSection(
         "data",
         [
-            Option("path", "str", "", "evaluation data file, relative to the model dir (CSV, Parquet or JSONL)"),
+            Option(
+                "path",
+                "str",
+                "",
+                "evaluation data file, relative to the model dir (CSV, Parquet or JSONL)",
+                path=True,
+            ),
             Option(
                 "format",
                 "str",
@@ -53,10 +64,23 @@ def auditkit_config_schema() -> list[ConfigSection]:
     run = ConfigSection(
         "run",
         [
-            Option("disable", "list[str]", [], "plugins to leave out for this model, like -p no:NAME"),
-            Option("formats", "list[str]", list(FORMATS), "report formats to write", choices=FORMATS),
+            Option("disable", "list[str]", [], "plugins to leave out for this model, like -p no:NAME", weaker="more"),
             Option(
-                "fail_on", "str", "fail", "lowest verdict that makes auditkit exit with 1", choices=("warn", "fail")
+                "formats",
+                "list[str]",
+                list(FORMATS),
+                "report formats to write",
+                choices=FORMATS,
+                validate=_not_empty,
+                weaker="fewer",
+            ),
+            Option(
+                "fail_on",
+                "str",
+                "fail",
+                "lowest verdict that makes auditkit exit with 1",
+                choices=("warn", "fail"),
+                weaker="later",
             ),
             Option(
                 "timeout",
@@ -66,6 +90,14 @@ def auditkit_config_schema() -> list[ConfigSection]:
                 minimum=0,
             ),
             Option("cache", "bool", True, "reuse predictions cached under the output folder"),
+            Option(
+                "trusted",
+                "bool",
+                False,
+                "accept the model dir's own auditkit.toml as written: paths outside the dir and weaker settings "
+                "(the verdict then says so); only your --config or --set can turn it on",
+                weaker="any",
+            ),
         ],
         help="How the audit runs.",
     )

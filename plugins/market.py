@@ -111,7 +111,13 @@ def auditkit_config_schema() -> ConfigSection:
                 "curve = fit: observed [[spend, revenue], ...] pairs (at least 3)",
                 validate=check_points,
             ),
-            Option("points_file", "str", "", "curve = fit: CSV with spend,revenue columns, relative to the model dir"),
+            Option(
+                "points_file",
+                "str",
+                "",
+                "curve = fit: CSV with spend,revenue columns, relative to the model dir",
+                path=True,
+            ),
             Option("fit_shape", "str", "auto", "curve = fit: shape to fit; auto keeps the best R²", choices=FIT_SHAPES),
             Option("min_r2", "float", 0.8, "a fit with a lower R² is reported as a warning", minimum=0, maximum=1),
             Option(

@@ -22,6 +22,18 @@ def _dotted_names(value: dict) -> None:
             raise ValueError(f'metric names are section.metric, e.g. "fairness.score"; got {key!r}')
 
 
+_SEVERITY = ("info", "warn", "fail")
+
+
+def _looser_below(value: dict, reviewer: dict) -> bool:
+    """A model dir's rules are looser when one of the reviewer's is gone or set lower."""
+    return any(metric not in value or value[metric] < limit for metric, limit in reviewer.items())
+
+
+def _looser_above(value: dict, reviewer: dict) -> bool:
+    return any(metric not in value or value[metric] > limit for metric, limit in reviewer.items())
+
+
 @hookimpl
 def auditkit_config_schema() -> ConfigSection:
     return ConfigSection(
@@ -33,6 +45,7 @@ def auditkit_config_schema() -> ConfigSection:
                 {},
                 f"{severity} when a metric ({'section.metric'}) is {word} the value",
                 validate=_dotted_names,
+                weaker=_looser_below if word == "below" else _looser_above,
             )
             for name, severity, word in ((n, s, "below" if op == "<" else "above") for n, s, op in _RULES)
         ]
@@ -43,6 +56,7 @@ def auditkit_config_schema() -> ConfigSection:
                 "warn",
                 "what a rule on a metric the audit lacks gives",
                 choices=("info", "warn", "fail"),
+                weaker=lambda value, reviewer: _SEVERITY.index(value) < _SEVERITY.index(reviewer),
             )
         ],
         help="Thresholds on any section's metrics, judged after every plugin has run.",

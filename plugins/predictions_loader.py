@@ -27,6 +27,7 @@ def auditkit_config_schema() -> ConfigSection:
                 "str",
                 "",
                 "scores file (CSV, Parquet or JSONL) relative to the model dir; may be the [data] file",
+                path=True,
             ),
             Option("score", "str", "", "column with the score; a positive prediction is score >= threshold"),
             Option("threshold", "float", 0.5, "decision threshold on the score"),

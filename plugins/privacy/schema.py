@@ -11,6 +11,24 @@ def _validate_items(items: object) -> None:
     validate_items(items)
 
 
+_SEVERITY = ("info", "warn", "fail")
+
+
+def _looser_limit(value: float, reviewer: float) -> bool:
+    """A limit where 0 means none: looser when higher, or 0 against a set one."""
+    return (value == 0 and reviewer > 0) or (reviewer > 0 and value > reviewer)
+
+
+def _looser_limit_below(value: int, reviewer: int) -> bool:
+    """A row cap where 0 means all rows: looser when lower, or set against all."""
+    return value > 0 and (reviewer == 0 or value < reviewer)
+
+
+def _narrower(value: list[str], reviewer: list[str]) -> bool:
+    """A list where empty means everything: narrower when it leaves out what the reviewer's holds."""
+    return bool(value) and (not reviewer or bool(set(reviewer) - set(value)))
+
+
 def privacy_schema() -> list[ConfigSection]:
     top = ConfigSection(
         "privacy",
@@ -21,6 +39,7 @@ def privacy_schema() -> list[ConfigSection]:
                 0.0,
                 "privacy budget: fail when the model's ε (PLD) is above it, warn above 80 % (0: no budget)",
                 minimum=0,
+                weaker=_looser_limit,
             ),
         ],
         help="Privacy: DP accounting, PII in the data, membership inference, data-governance costs.",
@@ -56,6 +75,7 @@ def privacy_schema() -> list[ConfigSection]:
                 "δ at which ε is reported (the record's δ wins when it has one)",
                 minimum=1e-300,
                 maximum=0.5,
+                weaker="higher",
             ),
             Option(
                 "discretization",
@@ -71,13 +91,30 @@ def privacy_schema() -> list[ConfigSection]:
     pii = ConfigSection(
         "privacy.pii",
         [
-            Option("enabled", "bool", True, "scan the data for personal data"),
-            Option("columns", "list[str]", [], "columns to scan (empty: every text column)"),
-            Option("recognizers", "list[str]", [], "recognizer names to use (empty: all that are installed)"),
-            Option("scan_training", "bool", True, "also scan the training data when the record or config names it"),
+            Option("enabled", "bool", True, "scan the data for personal data", weaker="fewer"),
+            Option("columns", "list[str]", [], "columns to scan (empty: every text column)", weaker=_narrower),
+            Option(
+                "recognizers",
+                "list[str]",
+                [],
+                "recognizer names to use (empty: all that are installed)",
+                weaker=_narrower,
+            ),
+            Option(
+                "scan_training",
+                "bool",
+                True,
+                "also scan the training data when the record or config names it",
+                weaker="fewer",
+            ),
             Option("examples", "int", 3, "masked examples to show per column and type", minimum=0, maximum=20),
             Option(
-                "max_rows", "int", 0, "scan a seeded sample of at most this many rows per data set (0: all)", minimum=0
+                "max_rows",
+                "int",
+                0,
+                "scan a seeded sample of at most this many rows per data set (0: all)",
+                minimum=0,
+                weaker=_looser_limit_below,
             ),
             Option(
                 "severity",
@@ -85,6 +122,7 @@ def privacy_schema() -> list[ConfigSection]:
                 "warn",
                 "finding severity when personal data is found",
                 choices=("info", "warn", "fail"),
+                weaker=lambda value, reviewer: _SEVERITY.index(value) < _SEVERITY.index(reviewer),
             ),
         ],
         help="Personal data (PII) in the evaluation and training data; only masked values are reported.",
@@ -92,9 +130,21 @@ def privacy_schema() -> list[ConfigSection]:
     membership = ConfigSection(
         "privacy.membership",
         [
-            Option("enabled", "bool", True, "run the loss-threshold membership-inference attack"),
-            Option("train_data", "str", "", "file of the rows trained on (empty: training.json data.train_file)"),
-            Option("holdout_data", "str", "", "file of held-out rows (empty: training.json data.eval_file)"),
+            Option("enabled", "bool", True, "run the loss-threshold membership-inference attack", weaker="fewer"),
+            Option(
+                "train_data",
+                "str",
+                "",
+                "file of the rows trained on (empty: training.json data.train_file)",
+                path=True,
+            ),
+            Option(
+                "holdout_data",
+                "str",
+                "",
+                "file of held-out rows (empty: training.json data.eval_file)",
+                path=True,
+            ),
             Option("text", "str", "", "text column of those files (empty: [data] text)"),
             Option("label", "str", "", "label column of those files (empty: [data] label)"),
             Option(
@@ -108,6 +158,7 @@ def privacy_schema() -> list[ConfigSection]:
                 "warn when the attack AUC is above this (no DP bound needed)",
                 minimum=0.5,
                 maximum=1,
+                weaker="higher",
             ),
         ],
         help="Membership inference on training members and held-out non-members.",

@@ -40,6 +40,7 @@ def auditkit_config_schema() -> ConfigSection:
                 "str",
                 "training.json",
                 "training record written by auditkit train, relative to the model dir",
+                path=True,
             ),
             Option(
                 "evaluate",
