@@ -56,3 +56,14 @@ def auditkit_load_model(model_dir: Path, config: Config) -> Any:
     from auditkit_plugins.hf.loading import load_handle
 
     return load_handle(model_dir, config)
+
+
+@hookimpl
+def auditkit_policy(audit: Any) -> list[Any] | None:
+    """A [model] max_length the model cannot take was capped at load: say so in the audit."""
+    if audit.model.loader != "transformers":
+        return None
+    from auditkit_plugins.hf.lengths import capped_finding
+
+    finding = capped_finding(audit.model.extra.get("max_length"))
+    return [finding] if finding is not None else None

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from auditkit_plugins.hf import checks, direct
+from auditkit_plugins.hf import checks, direct, lengths, patterns
 from auditkit_plugins.hf.handle import Deferred, TransformersHandle
 
 from auditkit.config import Config
@@ -25,12 +25,13 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     settings = config.section("model")
-    handle_args = (int(settings["batch_size"]), int(settings["max_length"]))
-    batch_tokens = int(settings.get("batch_tokens", 0))
+    batch_size, batch_tokens = int(settings["batch_size"]), int(settings.get("batch_tokens", 0))
     if (model_dir / "adapter_config.json").is_file():
         model, tokenizer, info = _load_adapter(model_dir, settings)
+        handle_args = (batch_size, _max_length(info, config, model.config.to_dict()))
     else:
         info, weights, labels, raw = _describe_full(model_dir)
+        handle_args = (batch_size, _max_length(info, config, raw))
         if weights.kind == "safetensors":
             headers = _check_safetensors(info, weights)
             tokenizer_files = _check_tokenizer_files(model_dir)
@@ -44,6 +45,19 @@ def load_handle(model_dir: Path, config: Config) -> TransformersHandle:
     handle = TransformersHandle(info, *handle_args, batch_tokens=batch_tokens)
     handle.use(*_ready(model, tokenizer, info, settings))
     return handle
+
+
+def _max_length(info: ModelInfo, config: Config, model_config: dict[str, Any]) -> int:
+    """[model] max_length held to the model's position table (a longer text would index
+    past it and fail the forward pass); a cap of a value someone set goes into audit.json,
+    and the plugin's policy hook turns it into a warning."""
+    asked = int(config.section("model")["max_length"])
+    limit = lengths.position_limit(model_config)
+    source = config.source("model.max_length") if hasattr(config, "source") else "default"
+    note = lengths.capped_note(asked, limit, source)
+    if note is not None:
+        info.extra["max_length"] = note
+    return lengths.cap(asked, limit)
 
 
 def _load_lazily(
@@ -230,6 +244,7 @@ def _load_adapter(model_dir: Path, settings: dict[str, Any]) -> tuple[Any, Any, 
     if not isinstance(adapter_cfg, dict):
         raise ModelDirError(f"{model_dir / 'adapter_config.json'}: expected a JSON object")
     checks.refuse_custom_code(adapter_cfg, model_dir / "adapter_config.json")
+    patterns.check_adapter_patterns(adapter_cfg, model_dir / "adapter_config.json")  # peft runs them as regexes
     base_name = settings.get("base_model") or adapter_cfg.get("base_model_name_or_path") or ""
     base_dir = Path(base_name)
     if base_name and not base_dir.is_absolute():

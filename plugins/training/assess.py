@@ -2,8 +2,9 @@
 
 Reads whatever training files the model dir holds (ours or a transformers `Trainer`'s):
 `training.json`, `trainer_state.json`, `all_results.json` / `eval_results.json` /
-`train_results.json` and the model card's front matter. Pickles (`training_args.bin`) are
-never loaded. Then evaluates the model on the audit's data.
+`train_results.json` and the model card's front matter (through the host's guarded
+reader only). Pickles (`training_args.bin`) are never loaded. Then evaluates the model on
+the audit's data.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from auditkit.errors import ModelDirError
 from auditkit.model import Audit, Calculation, Section, Table
-from auditkit.model_dir import read_json
+from auditkit.model_dir import read_json, read_model_card
 
 RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 
@@ -45,24 +46,18 @@ def _read_json(path: Path, files: Files) -> dict[str, Any] | None:
     return value
 
 
-def front_matter(path: Path) -> dict[str, Any]:
-    """YAML front matter of a model card (README.md), or {} when it has none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}
-    import yaml
+def _model_card(model_dir: Path, files: Files) -> dict[str, Any]:
+    """README.md front matter through the host's guarded reader only.
 
+    The card is untrusted: a 1 GB README or a YAML alias bomb must meet the same 1 MB cap,
+    alias refusal and depth cap as everywhere else (docs/security.md), so it is never
+    parsed here a second way.
+    """
     try:
-        value = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
+        return read_model_card(model_dir)
+    except (ModelDirError, OSError) as exc:
+        files.problems.append(f"README.md: unreadable ({str(exc).removeprefix(f'{model_dir}: ')})")
         return {}
-    return value if isinstance(value, dict) else {}
 
 
 def read_files(model_dir: Path, record_name: str, card: dict[str, Any]) -> Files:
@@ -76,9 +71,10 @@ def read_files(model_dir: Path, record_name: str, card: dict[str, Any]) -> Files
             value = _read_json(model_dir / name, files)
             if value is not None:
                 files.results[name] = value
+    if not card:  # no loader read the card (predictions mode): read it as the loader would
+        card = _model_card(model_dir, files)
     # the host's card also carries the body as "text"; only the front matter is metadata
-    card = {k: v for k, v in card.items() if k != "text"}
-    files.card = card or front_matter(model_dir / "README.md")
+    files.card = {k: v for k, v in card.items() if k != "text"}
     if files.card:
         files.found.append("README.md (front matter)")
     if (model_dir / "training_args.bin").is_file():
