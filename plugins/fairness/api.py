@@ -40,7 +40,9 @@ class Measured:
 
 def _settings(overrides: dict[str, Any]) -> dict[str, Any]:
     main, _ = schema()
-    cfg = main.defaults()
+    # every group counts here, as in fairlearn's MetricFrame: the plugin's default leaves groups
+    # below min_group_size out of its verdicts; pass small_groups="exclude" for the same
+    cfg = {**main.defaults(), "small_groups": "include"}
     unknown = set(overrides) - set(cfg)
     if unknown:
         raise TypeError(f"unknown fairness setting(s) {sorted(unknown)}; known: {sorted(cfg)}")

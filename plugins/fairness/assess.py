@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from auditkit_plugins.fairness import aucs, constraints, disparity, engine
+from auditkit_plugins.fairness import aucs, constraints, disparity, engine, reference
 from auditkit_plugins.fairness.counterfactual import CounterfactualResult
 from auditkit_plugins.fairness.groups import Grouping, build_groupings
 from auditkit_plugins.fairness.schema import DISPARITIES, schema
@@ -70,6 +70,7 @@ class GroupView:
     ref: int | None
     replicates: dict[str, np.ndarray] = field(default_factory=dict)
     disparities: dict[str, disparity.Disparity] = field(default_factory=dict)
+    confusion: np.ndarray | None = None  # (G, k·k) summed confusion entries; None for token tasks
 
 
 @dataclass
@@ -90,6 +91,7 @@ class FairnessResult:
     mitigation_note: str | None = None
     counterfactuals: list[CounterfactualResult] = field(default_factory=list)
     counterfactual_note: str | None = None
+    reference_tables: list[reference.ReferenceTable] = field(default_factory=list)
 
 
 def settings(audit: Audit) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -194,12 +196,13 @@ def measure(
         cells = engine.confusion_cells(groupings, inputs.y, inputs.yhat, len(inputs.classes))
     metric_fn = _metric_fn(inputs)
     aggregators = [engine.Aggregator(cells, g) for g in groupings]
-    points = [metric_fn(a(cells.counts)) for a in aggregators]
+    summed = [a(cells.counts) for a in aggregators]
+    points = [metric_fn(x) for x in summed]
     reps = engine.bootstrap(cells, aggregators, metric_fn, cfg["bootstrap"], cfg["seed"])
     total = metric_fn((cells.counts @ cells.stats)[None, :])
     overall = {k: (None if np.isnan(v[0]) else float(v[0])) for k, v in total.items() if k not in ("share",)}
     views = []
-    for grouping, point, stacked in zip(groupings, points, reps, strict=True):
+    for grouping, point, stacked, confusion in zip(groupings, points, reps, summed, strict=True):
         if not inputs.has_labels:
             for metrics in (point, stacked):
                 _blank_unlabelled(metrics)
@@ -215,10 +218,23 @@ def measure(
             for k, v in point.items()
         }
         ci = {k: engine.percentile_ci(v, cfg["confidence"]) for k, v in stacked.items()}
-        views.append(GroupView(grouping, point, notes, ci, small, eligible, _reference(cfg, grouping), stacked))
+        view = GroupView(grouping, point, notes, ci, small, eligible, _reference(cfg, grouping), stacked)
+        view.confusion = None if inputs.task == "token" else confusion
+        views.append(view)
     if not inputs.has_labels:
         overall = {k: (None if k.startswith(_NEEDS_LABEL) else v) for k, v in overall.items()}
     return views, overall
+
+
+def reference_tables(inputs: Inputs, views: list[GroupView], cfg: dict[str, Any]) -> list[reference.ReferenceTable]:
+    """Aequitas's crosstab against a reference group, per sensitive feature (binary tasks)."""
+    if inputs.task != "binary":
+        return []
+    return [
+        reference.build(v.grouping, v.confusion, v.small, cfg["reference_groups"], inputs.has_labels)
+        for v in views
+        if v.confusion is not None and not v.grouping.is_intersection
+    ]
 
 
 def add_aucs(
@@ -278,7 +294,12 @@ def compute_disparities(inputs: Inputs, views: list[GroupView], cfg: dict[str, A
             d.ci = _ci(d.replicates, cfg["confidence"])
             view.disparities[name] = d
         worst = disparity.worst([v.disparities[name] for v in in_scope])
-        worst.ci = _ci(worst.replicates, cfg["confidence"])
+        # d is one feature's disparity, so its interval is that feature's own; the interval of
+        # the worst over every feature (resampled together) is kept beside it when it differs
+        own = next((v.disparities[name] for v in in_scope if v.grouping.feature == worst.feature), None)
+        together = _ci(worst.replicates, cfg["confidence"])
+        worst.ci = own.ci if own is not None else together
+        worst.ci_all_features = together if together != worst.ci else None
         top[name] = worst
     return top
 
@@ -324,7 +345,7 @@ def score_constraints(
             skipped.append(name)
             continue
         d = top[name]
-        results.append(
-            constraints.evaluate(name, kind, float(tau), d.value, d.ci, d.feature, d.groups, d.metric, d.note)
-        )
+        result = constraints.evaluate(name, kind, float(tau), d.value, d.ci, d.feature, d.groups, d.metric, d.note)
+        result.ci_all_features = d.ci_all_features
+        results.append(result)
     return results, skipped

@@ -5,9 +5,10 @@ d = 0). A ratio (folded into [0, 1]) has τ as a lower bound: F_c = min(d / τ, 
 F = min over the constraints that could be evaluated.
 
 Verdict of one constraint, with the bootstrap interval [lo, hi] of d:
-pass when d meets τ; warn when d misses τ but the interval still reaches τ (the miss may
-be noise); fail when the whole interval is on the wrong side of τ (lo > τ for a
-difference, hi < τ for a ratio), or when d misses τ and there is no interval.
+pass when d meets τ; warn when d misses τ but the interval contains τ (the data cannot
+tell: an interval that contains the tolerance never fails); fail when the whole interval
+is on the wrong side of τ (lo > τ for a difference, hi < τ for a ratio), or when d misses
+τ and there is no interval.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 
 VERDICT_RULE = (
     "pass: the measured disparity d meets its tolerance τ. warn: d misses τ but the "
-    "{level:.0%} bootstrap interval of d still reaches τ, so the miss may be sampling noise. "
+    "{level:.0%} bootstrap interval of d contains τ, so the data cannot tell whether τ is met. "
     "fail: the whole interval is beyond τ (lower bound above τ for a difference, upper bound "
-    "below τ for a ratio), or d misses τ and no interval was computed."
+    "below τ for a ratio), or d misses τ and no interval was computed. The interval is that of "
+    "the feature whose disparity is d."
 )
 RATIO_CONVENTION = (
     "Ratios are folded into [0, 1]: between groups a ratio is the smallest group's value "
@@ -44,6 +46,7 @@ class ConstraintResult:
     groups: list[str] = field(default_factory=list)
     metric: str | None = None
     note: str | None = None
+    ci_all_features: tuple[float, float] | None = None  # see Disparity.ci_all_features
 
 
 def constraint_score(kind: str, d: float, tau: float) -> float:
@@ -104,12 +107,22 @@ def evaluate(
 
 
 def overall(results: list[ConstraintResult]) -> tuple[float | None, ConstraintResult | None]:
-    """F = the weakest constraint's F_c, and the constraint that sets it."""
+    """F = the weakest constraint's F_c, and the constraint that sets it.
+
+    When every F_c is 1 no constraint binds: the binding one is None (naming the one
+    "closest" to its tolerance would pick one of several equal scores arbitrarily).
+    """
     scored = [r for r in results if r.score is not None]
     if not scored:
         return None, None
     binding = min(scored, key=lambda r: (r.score, -_closeness(r)))
-    return binding.score, binding
+    return binding.score, (binding if binding.score < 1.0 else None)
+
+
+def closest(results: list[ConstraintResult]) -> ConstraintResult | None:
+    """The constraint whose d is nearest its tolerance (for "all met" summaries, never as binding)."""
+    scored = [r for r in results if r.score is not None]
+    return max(scored, key=_closeness, default=None)
 
 
 def _closeness(r: ConstraintResult) -> float:

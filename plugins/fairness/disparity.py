@@ -48,6 +48,9 @@ class Disparity:
     note: str | None = None
     replicates: np.ndarray | None = None
     ci: tuple[float, float] | None = None
+    # across features: the interval of the worst over all of them, replicate by replicate (``ci``
+    # is then the interval of the feature that sets the value); None when it is the same
+    ci_all_features: tuple[float, float] | None = None
 
 
 def stem_of(name: str) -> str:

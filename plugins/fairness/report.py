@@ -48,6 +48,7 @@ def disparities_json(result: FairnessResult) -> dict[str, Any]:
             "score": c.score if c else None,
             "groups": d.groups,
             "ci": list(d.ci) if d.ci else None,
+            "ci_all_features": list(d.ci_all_features) if d.ci_all_features else None,
             "kind": d.kind,
             "feature": d.feature,
             "metric": d.metric,
@@ -108,30 +109,31 @@ def _summary(result: FairnessResult, verdict: str) -> str:
     level = result.config["confidence"]
     if result.score is None:
         head = f"Fairness verdict: {verdict.upper()}. F could not be scored: no constraint could be evaluated."
+    elif result.binding is None:  # every F_c is 1: no constraint binds
+        scored = sum(c.score is not None for c in result.constraints)
+        head = (
+            f"Fairness verdict: {verdict.upper()}. F = 1.00: all {scored} evaluated constraints are within "
+            "tolerance, so none binds."
+        )
     else:
         b = result.binding
-        assert b is not None and b.value is not None
+        assert b.value is not None
         met = sum(c.verdict == "pass" for c in result.constraints)
         ci = f", {level:.0%} interval {b.ci[0]:.3f}–{b.ci[1]:.3f}" if b.ci else ""
         where = f" on {b.feature!r}" if b.feature else ""
         measured = f"d = {b.value:.3f}{ci}; tolerance {b.tolerance:g}"
         detail = _groups_sentence(result, b)
-        if result.score >= 1.0:
-            head = (
-                f"Fairness verdict: {verdict.upper()}. F = 1.00: all {len(result.constraints)} constraints are "
-                f"met. Closest to its tolerance: {b.name}{where} ({measured}){detail}."
-            )
-        else:
-            head = (
-                f"Fairness verdict: {verdict.upper()}. F = {result.score:.2f}, set by {b.name}{where} "
-                f"({measured}){detail}. {met} of {len(result.constraints)} constraints met."
-            )
+        head = (
+            f"Fairness verdict: {verdict.upper()}. F = {result.score:.2f}, set by {b.name}{where} "
+            f"({measured}){detail}. {met} of {len(result.constraints)} constraints met."
+        )
     parts = [head]
     features = ", ".join(f"{v.grouping.feature} ({len(v.grouping.groups)} groups)" for v in result.views)
     parts.append(f"Groups measured: {features}.")
     small = sum(int(v.small.sum()) for v in result.views)
     if small:
-        parts.append(f"{small} group(s) have fewer than {result.config['min_group_size']} rows.")
+        counted = "they count towards F" if result.config["small_groups"] == "include" else "they do not set F"
+        parts.append(f"{small} group(s) have fewer than {result.config['min_group_size']} rows ({counted}).")
     flips = [c for c in result.counterfactuals if c.flip_rate is not None]
     if flips:
         from auditkit_plugins.fairness.section import describe_change
@@ -158,6 +160,7 @@ def build(result: FairnessResult, section: Section) -> Section:
     section.summary = _summary(result, section.verdict)
     section.tables = [tables.constraint_table(result)]
     section.tables += [tables.group_table(result, v) for v in result.views]
+    section.tables += [tables.reference_table(result, t) for t in result.reference_tables]
     section.tables += [t for t in (tables.auc_table(result),) if t is not None]
     section.tables += [
         tables.disparity_table(result),
@@ -191,6 +194,8 @@ def build(result: FairnessResult, section: Section) -> Section:
         "score": result.score,
         "binding_constraint": result.binding.name if result.binding else None,
         "constraints": [asdict(c) for c in result.constraints],
+        "reference_table": [row for t in result.reference_tables for row in t.rows()],
+        "reference_groups_used": {t.feature: {"group": t.reference, "rule": t.rule} for t in result.reference_tables},
         "overall": {
             **result.overall,
             **({"auc": result.overall_auc[0], "auc_ci": result.overall_auc[1]} if result.overall_auc else {}),

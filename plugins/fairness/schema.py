@@ -113,8 +113,9 @@ def schema() -> list[ConfigSection]:
             Option(
                 "small_groups",
                 "str",
-                "include",
-                "small groups in disparities: include (flagged) or exclude",
+                "exclude",
+                "groups below min_group_size: exclude (reported and flagged, but they set no disparity "
+                "and so not F) or include (they count)",
                 choices=("include", "exclude"),
             ),
             Option(
@@ -140,7 +141,8 @@ def schema() -> list[ConfigSection]:
                 "reference_groups",
                 "table",
                 {},
-                "feature → reference group: compare each group with it (Aequitas style) instead of max vs min",
+                "feature → reference group: disparities compare each group with it (Aequitas style) instead "
+                "of max vs min; the per-group reference table uses it (default there: the largest group)",
                 validate=_check_reference,
             ),
             Option(

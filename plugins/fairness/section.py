@@ -35,9 +35,14 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
                 f"{c.name}{where} cannot be evaluated: {c.note}",
             )
             continue
+        together = (
+            f"; over all features together {c.ci_all_features[0]:.3f}–{c.ci_all_features[1]:.3f}"
+            if c.ci_all_features
+            else ""
+        )
         text = (
             f"{c.name}{where}{between} = {c.value:.3f} against tolerance {c.tolerance:g} "
-            f"({_fmt_ci(c.ci, level)}); F_c = {c.score:.3f}"
+            f"({_fmt_ci(c.ci, level)}{together}); F_c = {c.score:.3f}"
         )
         if c.verdict == "fail":
             section.add_finding(
@@ -49,7 +54,8 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
             section.add_finding(
                 "warn",
                 "fairness-constraint-uncertain",
-                text + ": beyond the tolerance, but the interval still reaches it",
+                text + ": beyond the tolerance, but the interval contains it, so the data cannot tell "
+                "whether the tolerance is met (more rows would)",
             )
     for note in result.notes:
         section.add_finding("info", "fairness-intersection-skipped", note)
@@ -84,12 +90,19 @@ def add_findings(section: Section, result: FairnessResult, audit: Audit) -> None
     ]
     if small:
         size = result.config["min_group_size"]
+        counted = (
+            "they count towards the disparities and F ([fairness] small_groups = \"include\")"
+            if result.config["small_groups"] == "include"
+            else "they are reported but left out of the disparities and F (set [fairness] small_groups = "
+            "\"include\" to count them)"
+        )
         section.add_finding(
             "info",
             "fairness-small-groups",
             f"{len(small)} group(s) below min_group_size {size}: "
             + ", ".join(small[:12])
-            + (" …" if len(small) > 12 else ""),
+            + (" …" if len(small) > 12 else "")
+            + f"; {counted}",
         )
     limit = result.config["counterfactual"]["max_flip_rate"]
     for c in result.counterfactuals:

@@ -13,6 +13,7 @@ import pandas as pd
 from auditkit_plugins.fairness.assess import FairnessResult, GroupView
 from auditkit_plugins.fairness.aucs import AUC_METRICS
 from auditkit_plugins.fairness.constraints import RATIO_CONVENTION, VERDICT_RULE
+from auditkit_plugins.fairness.reference import COUNTS, DEFINITIONS, METRICS, ReferenceTable
 
 from auditkit.model import Table
 
@@ -133,7 +134,62 @@ def constraint_table(result: FairnessResult) -> Table:
         }
         for c in result.constraints
     ]
-    return Table("Constraints: measured disparity against tolerance", pd.DataFrame(rows), name="constraints")
+    level = result.config["confidence"]
+    together = [c for c in result.constraints if c.ci_all_features]
+    note = (
+        f"d (interval): the disparity on the feature named and that feature's own {level:.0%} interval; an "
+        "interval that contains τ is at most a warn (the data cannot tell)."
+    )
+    if together:
+        note += " The interval of the worst over all features resampled together differs: " + "; ".join(
+            f"{c.name} {c.ci_all_features[0]:.2f}–{c.ci_all_features[1]:.2f}"
+            for c in together
+            if c.ci_all_features
+        )
+    if result.binding is None and result.score is not None:
+        note += " Every F_c is 1: no constraint binds."
+    return Table(
+        "Constraints: measured disparity against tolerance", pd.DataFrame(rows), name="constraints", note=note
+    )
+
+
+def _against(value: float | None, ratio: float | None, diff: float | None) -> str:
+    """'0.512 ×2.09 (+0.267)': the value, its ratio to the reference's, the signed difference."""
+    if value is None:
+        return "undefined"
+    text = f"{value:.3f}"
+    if ratio is not None:
+        text += f" ×{ratio:.2f}"
+    if diff is not None:
+        text += f" ({diff:+.3f})"
+    return text
+
+
+def reference_table(result: FairnessResult, t: ReferenceTable) -> Table:
+    """Aequitas's crosstab as a table: metrics as rows, one column per group, the reference first."""
+    order = [t.groups.index(t.reference)] + [g for g in range(len(t.groups)) if t.groups[g] != t.reference]
+    heads = [t.groups[g] + (" (reference)" if t.groups[g] == t.reference else "") + (" *" if t.small[g] else "")
+             for g in order]
+    rows = []
+    for c in COUNTS:
+        rows.append([c, *("" if t.counts[c][g] is None else str(t.counts[c][g]) for g in order)])
+    for m in METRICS:
+        cells = [_against(t.values[m][g], None, None) if g == order[0] else
+                 _against(t.values[m][g], t.ratios[m][g], t.differences[m][g]) for g in order]
+        rows.append([m, *cells])
+    chosen = "set by [fairness] reference_groups" if t.rule == "configured" else "the largest group"
+    return Table(
+        f"Every group against {t.reference!r} by {t.feature} ({chosen}): counts, rates, ratio and difference",
+        pd.DataFrame(rows, columns=["metric", *heads]),
+        name=f"reference-{t.feature}",
+        note=(
+            "×r: the group's value over the reference's, unfolded (above 1: higher than the reference; Aequitas's "
+            "<metric>_disparity); (±d): the group's value minus the reference's. Point values, no intervals. "
+            + "; ".join(f"{m} = {DEFINITIONS[m]}" for m in METRICS)
+            + f". * fewer than {result.config['min_group_size']} rows. Set the reference with --reference "
+            "feature=group or [fairness] reference_groups."
+        ),
+    )
 
 
 def disparity_table(result: FairnessResult) -> Table:
@@ -189,7 +245,12 @@ def method_table(result: FairnessResult) -> Table:
         (
             "Small groups",
             f"groups with fewer than {cfg['min_group_size']} rows are flagged (*) and "
-            + ("left out of disparities." if cfg["small_groups"] == "exclude" else "kept in disparities."),
+            + (
+                "reported, but left out of disparities, so they do not set F ([fairness] small_groups = "
+                "\"include\" counts them)."
+                if cfg["small_groups"] == "exclude"
+                else "kept in disparities and F ([fairness] small_groups = \"include\")."
+            ),
         ),
         (
             "Missing values",

@@ -223,7 +223,7 @@ def test_multiclass_and_token_tasks() -> None:
         ["x"] * 40,
         labels=["O", "B-PER"],
         task="token-classification",
-        config={"bootstrap": 50},
+        config={"bootstrap": 50, "min_group_size": 20},
     )
     tokens.token_true, tokens.predictions.token_labels = true, pred
     section = run(tokens)
