@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from auditkit.rendering import Fact, ReportSettings, format_date, format_number, status_label
+from auditkit.safe_text import redact_paths
 
 if TYPE_CHECKING:
     from auditkit.model import Audit, Finding
@@ -231,6 +232,7 @@ def settings_rows(audit: Audit, section: str) -> list[SettingRow]:
                 continue
             schema = schemas.get(prefix)
             option = schema.option(key) if schema else None
+            value = redact_paths(value, audit.model_dir)  # no local path in a report
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
             rows.append(SettingRow(path.partition(".")[2], shown, option.help if option else ""))
 
@@ -244,7 +246,7 @@ def extra(audit: Audit, kind: str) -> dict[str, Any]:
     sections = audit.ordered_sections(kind)
     notes = [(s, settings_rows(audit, s.name)) for s in sections]
     if kind == "compliance":
-        config = audit.config.to_json() if audit.config is not None else {}
+        config = redact_paths(audit.config.to_json(), audit.model_dir) if audit.config is not None else {}
         return {
             "method_notes": notes,
             "verdict_rules": VERDICT_RULES,

@@ -81,9 +81,13 @@ def show_path(path: str | PurePath, model_dir: str | PurePath | None = None) -> 
 
 def show_origin(origin: str, model_dir: str | PurePath | None = None) -> str:
     """Where a setting came from (a config file as the reviewer typed it, "defaults", a flag)."""
-    if looks_like_path(origin):
-        return show_path(origin, model_dir if os.path.isabs(origin) else None)
-    return clean_name(origin, 120)
+    words = []  # "--config ~/review.toml", "vendor/auditkit.toml (approved)"
+    for word in str(origin).split():
+        if looks_like_path(word):
+            words.append(show_path(word, model_dir if os.path.isabs(word) else None))
+        else:
+            words.append(clean_name(word, 120, keep="()"))
+    return " ".join(words)
 
 
 def looks_like_path(text: str) -> bool:
@@ -133,9 +137,13 @@ def not_text(path: str | PurePath) -> str | None:
     return "is not text in a known encoding (binary data)"
 
 
+def clean_reason(text: str, limit: int = 100) -> str:
+    """The first line of an error text without what it quoted (cell values) or named (paths)."""
+    lines = str(text).strip().splitlines()
+    return clean_name(_PATHLIKE.sub("…", _QUOTED.sub("…", lines[0] if lines else "")), limit, keep="(),")
+
+
 def safe_reason(exc: BaseException, limit: int = 80) -> str:
     """An exception as a short reason without what it quoted (cell values, paths)."""
-    lines = str(exc).strip().splitlines()
-    text = _PATHLIKE.sub("…", _QUOTED.sub("…", lines[0] if lines else ""))
-    text = clean_name(text, limit, keep="(),")
+    text = clean_reason(str(exc), limit)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -16,6 +16,7 @@ from typing import Any
 from auditkit import Audit, hookimpl
 from auditkit._version import __version__
 from auditkit.model import jsonable
+from auditkit.safe_text import redact_paths
 
 SCHEMA_VERSION = "1.0"
 
@@ -35,7 +36,8 @@ def audit_to_json(audit: Audit) -> dict[str, Any]:
         "plugins": [{"name": p.name, "version": p.version, "source": p.source} for p in audit.plugins],
         "sections": {s.name: s.to_json() for s in audit.ordered_sections()},
         "findings": [f.to_json() for f in audit.all_findings()],
-        "config": jsonable(audit.config.to_json()),
+        # a path key holds what the reviewer typed (often under a home dir): name + hash
+        "config": jsonable(redact_paths(audit.config.to_json(), audit.model_dir)),
         "config_sources": list(audit.config.sources),
         "files": [Path(f).name for f in audit.files],
         # problems met writing the reports before this one (it runs last); they never change the

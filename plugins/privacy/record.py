@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditkit.errors import ConfigError, DataError, ModelDirError
 from auditkit.model_dir import read_json
-from auditkit.safe_text import clean_name, describe_columns, not_text, safe_reason, show_origin, show_path
+from auditkit.safe_text import clean_name, clean_reason, describe_columns, not_text, safe_reason, show_origin, show_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,7 +210,7 @@ def _existing(base: Path, value: str, where: str) -> Path:
 def _model_dir_reason(exc: Exception, path: Path) -> str:
     # read_json's own messages start with the path and say no more than size, encoding or
     # the JSON error's line and column; keep that part, cleaned
-    return clean_name(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.parent / path.name}: "), 100, "(),")
+    return clean_reason(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.parent / path.name}: "))
 
 
 def read_table(path: Path, model_dir: str | Path | None = None) -> pd.DataFrame:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditkit_plugins.training.record_fields import read_record
+
 from auditkit.errors import ModelDirError
 from auditkit.model import Audit, Calculation, Section, Table
 from auditkit.model_dir import read_json, read_model_card
@@ -63,7 +65,7 @@ def _model_card(model_dir: Path, files: Files) -> dict[str, Any]:
 def read_files(model_dir: Path, record_name: str, card: dict[str, Any]) -> Files:
     files = Files()
     if (model_dir / record_name).is_file():
-        files.record = _read_json(model_dir / record_name, files)
+        files.record = read_record(model_dir, record_name, files.problems, files.found)
     if (model_dir / "trainer_state.json").is_file():
         files.state = _read_json(model_dir / "trainer_state.json", files)
     for name in RESULT_FILES:
