@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Severity = Literal["info", "warn", "fail", "error"]
 Verdict = Literal["pass", "warn", "fail", "error"]
-SectionStatus = Literal["pass", "warn", "fail", "error", "not_assessed"]
+SectionStatus = Literal["pass", "warn", "fail", "error", "not_assessed", "illustrative"]
 
 SEVERITIES: tuple[str, ...] = ("info", "warn", "fail", "error")
 _RANK = {"pass": 0, "info": 0, "warn": 1, "fail": 2, "error": 3}
@@ -123,12 +123,16 @@ class Calculation:
     formula: str
     inputs: dict[str, Any]
     result: float | None
+    # input name → who set it ("default", "model dir", "reviewer config", "flag", "policy",
+    # "measured": auditkit.config.SOURCE_KINDS), so a reader sees which inputs are invented
+    sources: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "formula": self.formula,
             "inputs": {k: jsonable(v) for k, v in self.inputs.items()},
+            "sources": dict(self.sources),
             "result": jsonable(self.result),
         }
 
@@ -160,6 +164,10 @@ class Section:
     # False when the plugin ran but measured nothing (its summary says why): the badge then
     # reads NOT ASSESSED, never PASS, whatever its (info or warn) findings say
     assessed: bool = True
+    # True when the section's numbers rest mostly on documented defaults, not on inputs the
+    # reviewer or the model dir gave: the badge reads ILLUSTRATIVE (DEFAULTS), never PASS,
+    # and its key numbers are labelled so (a plugin keeps such a section's findings at info)
+    illustrative: bool = False
 
     def add_finding(self, severity: Severity, code: str, message: str) -> Finding:
         finding = Finding(severity, code, message, section=self.name, plugin=self.plugin)
@@ -172,8 +180,12 @@ class Section:
 
     @property
     def status(self) -> SectionStatus:
-        """What the section's badge says: its verdict, or ``not_assessed`` when nothing was measured."""
-        return self.verdict if self.assessed else "not_assessed"
+        """What the section's badge says: its verdict, ``not_assessed`` when nothing was measured,
+        ``illustrative`` when it passes on default inputs (a warn or worse still shows)."""
+        if not self.assessed:
+            return "not_assessed"
+        verdict = self.verdict
+        return "illustrative" if self.illustrative and verdict == "pass" else verdict
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -184,6 +196,7 @@ class Section:
             "summary": self.summary,
             "verdict": self.verdict,  # the worst finding, as ever; "status" is what the badge says
             "status": self.status,
+            "illustrative": self.illustrative,
             "metrics": {k: jsonable(v) for k, v in self.metrics.items()},
             "findings": [f.to_json() for f in self.findings],
             "calculations": [c.to_json() for c in self.calculations],

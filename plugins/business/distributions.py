@@ -34,8 +34,9 @@ def _is_number(value: Any) -> bool:
 class Param:
     """One input of the value chain: base value, optional distribution, bounds and origin.
 
-    ``source`` says where the value came from: ``config`` (the user set it), ``default``
-    (the documented default), ``measured`` (another section measured it) or ``fitted``.
+    ``source`` says who set the value, one of ``auditkit.config.SOURCE_KINDS``: ``default``
+    (the documented default), ``model dir``, ``reviewer config``, ``flag``, ``policy``, or
+    ``measured`` (computed from the audit's data by another section).
     Samples and quantiles are clipped to ``[lower, upper]`` (a cost cannot be negative).
     """
 
@@ -45,7 +46,7 @@ class Param:
     args: tuple[float, ...] = ()
     lower: float = -math.inf
     upper: float = math.inf
-    source: str = "config"
+    source: str = "reviewer config"
     label: str = ""
 
     @property
@@ -178,7 +179,7 @@ def to_param(
     value: Any,
     lower: float = -math.inf,
     upper: float = math.inf,
-    source: str = "config",
+    source: str = "reviewer config",
     label: str = "",
 ) -> Param:
     """Turn a validated config value (number or table) into a :class:`Param`."""

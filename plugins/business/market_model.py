@@ -20,6 +20,7 @@ from auditkit_plugins.business.allocation import allocate
 from auditkit_plugins.business.curves import Curve, Fit, argmax_net, fit_curve
 from auditkit_plugins.business.distributions import Param, to_param
 
+from auditkit.config import DEFAULT, REVIEWER
 from auditkit.errors import ConfigError
 from auditkit.safe_text import show_origin
 
@@ -142,11 +143,19 @@ class MarketModel:
 
     @classmethod
     def from_config(
-        cls, cfg: dict[str, Any], base_dir: str | Path | None, origin: Callable[[str], str] = lambda key: "config"
+        cls,
+        cfg: dict[str, Any],
+        base_dir: str | Path | None,
+        origin: Callable[[str], str] = lambda key: "config",
+        kind: Callable[[str], str] | None = None,
     ) -> MarketModel:
-        """Build the model from the validated ``[market]`` values (fits happen here, once)."""
+        """Build the model from the validated ``[market]`` values (fits happen here, once).
+
+        ``kind`` says who set a key (``Config.source``); each Param's ``source`` is that kind.
+        Without it a key with an origin counts as the reviewer's.
+        """
         params: dict[str, Param] = {}
-        source = lambda key: "config" if origin(key) != "defaults" else "default"  # noqa: E731
+        source = kind or (lambda key: REVIEWER if origin(key) != "defaults" else DEFAULT)
         params["market.budget"] = to_param(
             "market.budget", cfg["budget"], *BOUNDS["budget"], source("market.budget"), "budget"
         )
@@ -184,7 +193,7 @@ class MarketModel:
                         value,
                         lower=BOUNDS[key][0],
                         upper=BOUNDS[key][1],
-                        source="fitted",
+                        source=source("market.points_file" if merged.get("points_file") else "market.points"),
                         label=_label(prefix, key),
                     )
             else:
@@ -194,7 +203,7 @@ class MarketModel:
                         prefix + key,
                         merged[key],
                         *BOUNDS[key],
-                        "config" if given else source(f"market.{key}"),
+                        source("market.segments" if given else f"market.{key}"),
                         _label(prefix, key),
                     )
             given_k = segmented and "k" in spec
@@ -202,7 +211,7 @@ class MarketModel:
                 prefix + "k",
                 merged["k"],
                 *BOUNDS["k"],
-                "config" if given_k else source("market.k"),
+                source("market.segments" if given_k else "market.k"),
                 _label(prefix, "k"),
             )
             segments.append(Segment(name, shape, prefix, fit))

@@ -7,6 +7,7 @@ from typing import Any
 from auditkit_plugins.business.charts import money, response_chart, segments_chart
 from auditkit_plugins.business.curves import FORMULAS, OPTIMUM_FORMULAS
 from auditkit_plugins.business.market_model import MarketModel, MarketResult, Segment
+from auditkit_plugins.business.sources import combine, given, kind_of, make_illustrative
 
 from auditkit.model import Audit, Calculation, Section, Table
 
@@ -15,6 +16,8 @@ MARGINAL_FORMULAS = {
     "logarithmic": "f'(P) = a·b / (1 + b·P)",
     "hill": "f'(P) = a·s·h^s·P^(s−1) / (h^s + P^s)²",
 }
+# what a reviewer sets to model their own market (the illustrative finding names them)
+MARKET_KEYS = ["[market] a", "b", "k", 'budget (or curve = "fit" with points)']
 SEGMENT_FORMULAS = {
     "saturating": "P_i = clip(ln(a·b/(k + λ))/b, 0, budget)",
     "logarithmic": "P_i = clip(a/(k + λ) − 1/b, 0, budget)",
@@ -27,7 +30,7 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
 
     cfg = audit.config.section("market")
     currency = cfg["currency"]
-    model = MarketModel.from_config(cfg, audit.model_dir, audit.config.origin)
+    model = MarketModel.from_config(cfg, audit.model_dir, audit.config.origin, kind_of(audit.config))
     result = model.solve()
     section = Section(
         "market",
@@ -37,14 +40,6 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
         plugin="market",
         key_metrics=["optimal_spend", "revenue_at_optimum", "net_at_optimum"],
     )
-    if not any(key.startswith("market.") for key in audit.config.origins):
-        section.add_finding(
-            "info",
-            "market-defaults",
-            "no [market] settings given: the documented defaults are used (saturating curve "
-            f"a = 50,000, b = 0.0001, k = 1, budget = 100,000 {currency}); set [market] to model "
-            "your own market",
-        )
     section.metrics = _metrics(model, result)
     section.calculations = _calculations(model, result)
     section.summary = (
@@ -94,7 +89,10 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
     for seg in model.segments:
         if seg.fit is not None:
             _report_fit(section, seg, cfg["min_r2"])
+    _fill_sources(section.calculations, model)
     _findings(section, model, result, currency)
+    if not given(audit.config, "market"):
+        make_illustrative(section, "market", MARKET_KEYS)
     section.data = {
         "currency": currency,
         "curve": cfg["curve"] if not model.segmented else "segments",
@@ -136,6 +134,22 @@ def _metrics(model: MarketModel, result: MarketResult) -> dict[str, Any]:
     if len(fits) == 1 and not model.segmented:
         metrics["fit_r2"] = fits[0].r2
     return metrics
+
+
+def _fill_sources(calculations: list[Calculation], model: MarketModel) -> None:
+    """Each input's source: its Param's kind; a number computed here (P*, f(P*), λ) carries
+    the weakest kind of the market's inputs, fitted points the kind of their points."""
+    derived = combine(p.source for p in model.params.values())
+    for calc in calculations:
+        _, _, rest = calc.name.partition("[")
+        prefix = f"market.segments.{rest[:-1]}." if rest and model.segmented else "market."
+        sources = {}
+        for key in calc.inputs:
+            param = model.params.get(prefix + key) or model.params.get("market." + key)
+            if param is None and key == "points":
+                param = model.params.get(prefix + "a")
+            sources[key] = param.source if param is not None else derived
+        calc.sources = sources
 
 
 def _calculations(model: MarketModel, result: MarketResult) -> list[Calculation]:

@@ -3,7 +3,9 @@
 Every input becomes a :class:`~.distributions.Param` with its source, and every gap gets
 a finding instead of a silent zero: a missing fairness section means F = 1 (``warn``: the
 value is not risk-adjusted for fairness), missing privacy costs mean C = D = 0 (``info``),
-a missing market section means g(P*) = 0 (``warn``).
+a missing market section means g(P*) = 0 (``warn``), no ethics checklist E = 1 (``info``:
+not assessed). A fallback value's source is "default"; C, D and T carry the weakest source
+of their own calculation's inputs (a cost priced from default rates is a default).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from auditkit_plugins.business import chain
 from auditkit_plugins.business.distributions import Param, to_param
 from auditkit_plugins.business.market_model import MarketModel
 from auditkit_plugins.business.metrics import Measured, measure
+from auditkit_plugins.business.sources import combine, kind_of
 
+from auditkit.config import DEFAULT, MEASURED
 from auditkit.model import Audit, Section
 
 
@@ -31,15 +35,15 @@ class Inputs:
     market_source: str
     fairness_measured: Any
     ethics: list[dict[str, Any]] = field(default_factory=list)
+    market_kind: str = DEFAULT  # who set the inputs g(P*) rests on (auditkit.config.SOURCE_KINDS)
 
 
 def gather(audit: Audit, cfg: dict[str, Any], section: Section) -> Inputs:
-    origin = audit.config.origin
-    source = lambda key: "config" if origin(key) != "defaults" else "default"  # noqa: E731
+    source = kind_of(audit.config)
     measured = measure(audit, cfg["primary_metric"])
     accuracy = measured.value if measured.name == "accuracy" else measure(audit, "accuracy").value
     params = {
-        chain.Y: Param(chain.Y, measured.value, lower=0.0, upper=1.0, source="measured", label=f"y ({measured.name})"),
+        chain.Y: Param(chain.Y, measured.value, lower=0.0, upper=1.0, source=MEASURED, label=f"y ({measured.name})"),
         chain.ALPHA: to_param(
             chain.ALPHA, cfg["alpha"], source=source("valuation.alpha"), label="α (value per unit y)"
         ),
@@ -55,12 +59,42 @@ def gather(audit: Audit, cfg: dict[str, Any], section: Section) -> Inputs:
     params[chain.F] = _fairness(audit, section, fairness_measured)
     ethics_rows, ethics_score, given = _ethics(cfg["ethics"], section)
     params[chain.E] = Param(
-        chain.E, ethics_score, lower=0.0, upper=1.0, source="config" if given else "default", label="E (ethics score)"
+        chain.E,
+        ethics_score,
+        lower=0.0,
+        upper=1.0,
+        source=source("valuation.ethics") if given else DEFAULT,
+        label="E (ethics score)",
     )
     market_value, model, market_source = _market(audit, section)
     if model is not None:
         params.update(model.params)
-    return Inputs(params, measured, accuracy, market_value, model, market_source, fairness_measured, ethics_rows)
+    return Inputs(
+        params,
+        measured,
+        accuracy,
+        market_value,
+        model,
+        market_source,
+        fairness_measured,
+        ethics_rows,
+        _market_kind(audit, model),
+    )
+
+
+def calculation_kind(audit: Audit, dotted: str) -> str:
+    """Who set the inputs of another section's number (``privacy.protection_cost``): the
+    weakest source among its calculation's inputs; "measured" when it records none."""
+    name, _, key = dotted.partition(".")
+    found = audit.sections.get(name)
+    calc = next((c for c in found.calculations if c.name == key), None) if found is not None else None
+    return combine(calc.sources.values()) if calc is not None and calc.sources else MEASURED
+
+
+def _market_kind(audit: Audit, model: MarketModel | None) -> str:
+    if model is not None:
+        return combine(p.source for p in model.params.values())
+    return calculation_kind(audit, "market.net_at_optimum") if "market" in audit.sections else DEFAULT
 
 
 def _finite(value: Any) -> bool:
@@ -74,15 +108,15 @@ def _cost(audit: Audit, section: Section, dotted: str, label: str, what: str) ->
     if value is None:
         where = f"no {name} section" if name not in audit.sections else f"the {name} section has no {dotted}"
         section.add_finding("info", f"valuation-{what}-absent", f"{where}: {label} = 0")
-        return Param(dotted, 0.0, lower=0.0, source="absent", label=label)
+        return Param(dotted, 0.0, lower=0.0, source=DEFAULT, label=label)
     if not _finite(value) or value < 0:
         section.add_finding(
             "warn",
             f"valuation-{what}-invalid",
             f"{dotted} = {value!r} is not a cost >= 0: {label} = 0 is used; fix the {name} section's inputs",
         )
-        return Param(dotted, 0.0, lower=0.0, source="invalid", label=label)
-    return Param(dotted, float(value), lower=0.0, source="measured", label=label)
+        return Param(dotted, 0.0, lower=0.0, source=DEFAULT, label=label)
+    return Param(dotted, float(value), lower=0.0, source=calculation_kind(audit, dotted), label=label)
 
 
 def _privacy_costs(audit: Audit, section: Section) -> tuple[Param, Param]:
@@ -105,7 +139,7 @@ def _fairness(audit: Audit, section: Section, score: Any) -> Param:
             "no fairness section (the fairness plugin is disabled or failed): F = 1 is used, so "
             "the value is not risk-adjusted for fairness",
         )
-        return Param(chain.F, 1.0, lower=0.0, upper=1.0, source="absent", label=label)
+        return Param(chain.F, 1.0, lower=0.0, upper=1.0, source=DEFAULT, label=label)
     if not _finite(score):
         section.add_finding(
             "warn",
@@ -113,23 +147,24 @@ def _fairness(audit: Audit, section: Section, score: Any) -> Param:
             "the fairness score F is undefined (see the fairness section for why): F = 1 is used, "
             "so the value is not risk-adjusted for fairness",
         )
-        return Param(chain.F, 1.0, lower=0.0, upper=1.0, source="undefined", label=label)
+        return Param(chain.F, 1.0, lower=0.0, upper=1.0, source=DEFAULT, label=label)
     if not 0 <= score <= 1:
         section.add_finding(
             "warn", "valuation-fairness-out-of-range", f"fairness.score = {score:g} lies outside [0, 1]; it is clipped"
         )
-    return Param(chain.F, min(max(float(score), 0.0), 1.0), lower=0.0, upper=1.0, source="measured", label=label)
+    return Param(chain.F, min(max(float(score), 0.0), 1.0), lower=0.0, upper=1.0, source=MEASURED, label=label)
 
 
 def _ethics(items: list[dict[str, Any]], section: Section) -> tuple[list[dict[str, Any]], float, bool]:
-    """E = min(Σ weight·met, 1), item by item; no checklist means E = 1 with a warning."""
+    """E = min(Σ weight·met, 1), item by item; no checklist means E = 1, noted at info: ethics
+    was not assessed, which is no finding against the model (a fairness pass stays a pass)."""
     if not items:
         section.add_finding(
-            "warn",
+            "info",
             "valuation-ethics-missing",
-            "no [[valuation.ethics]] checklist: E = 1 is used, so the value is not risk-adjusted "
-            "for ethics; list items such as intended use documented, human oversight, complaint "
-            "channel and data consent with their weights",
+            "ethics not assessed: no [[valuation.ethics]] checklist, so E = 1 (a default) is used and "
+            "the value is not risk-adjusted for ethics; list items such as intended use documented, "
+            "human oversight, complaint channel and data consent with their weights",
         )
         return [], 1.0, False
     rows = []
@@ -185,7 +220,8 @@ def _market(audit: Audit, section: Section) -> tuple[float, MarketModel | None, 
         return 0.0, None, "invalid"
     if "market" not in audit.config.schemas:
         return float(value), None, "market section"
-    model = MarketModel.from_config(audit.config.section("market"), audit.model_dir, audit.config.origin)
+    config = audit.config
+    model = MarketModel.from_config(config.section("market"), audit.model_dir, config.origin, kind_of(config))
     again = model.net(model.base)
     if abs(again - value) > 1e-9 * max(1.0, abs(value)):
         section.add_finding(

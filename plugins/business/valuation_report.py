@@ -8,15 +8,21 @@ and when the Monte Carlo puts the NPV's P5 below 0 while the point NPV is not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditkit_plugins.business import chain
 from auditkit_plugins.business.charts import histogram_chart, money, tornado_chart, waterfall_chart
+from auditkit_plugins.business.market_report import MARKET_KEYS
 from auditkit_plugins.business.montecarlo import MonteCarlo, monte_carlo, tornado
+from auditkit_plugins.business.sources import combine, given, kind_of, make_illustrative
 from auditkit_plugins.business.valuation_inputs import Inputs, gather
 
+from auditkit.config import MEASURED
 from auditkit.model import Audit, Calculation, Section, Table
 
+# what a reviewer sets to value the model (the illustrative finding names them)
+VALUATION_KEYS = ["[valuation] alpha", "beta", "horizon_years", "discount_rate", "growth", "[[valuation.ethics]]"]
 KEY_METRICS = ["risk_adjusted_value", "npv", "net_value", "market_value", "fairness_score", "ethics_score"]
 
 
@@ -27,14 +33,6 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
     section = Section(
         "valuation", "Valuation", report="business", order=700, plugin="valuation", key_metrics=list(KEY_METRICS)
     )
-    if not any(key.startswith("valuation.") for key in audit.config.origins):
-        section.add_finding(
-            "info",
-            "valuation-defaults",
-            f"no [valuation] settings given: the documented defaults are used (y = accuracy, "
-            f"α = 100,000 {currency}, β = 0, 3 years, growth 0, discount rate 8 %, no ethics "
-            "checklist); set [valuation] to value this model for your business",
-        )
     inputs = gather(audit, cfg, section)
     params = inputs.params
     market_names = [n for n in params if n.startswith("market.")]
@@ -64,6 +62,7 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
 
     section.metrics = _metrics(result, inputs, cfg, mc)
     section.calculations = _calculations(result, inputs, cfg, mc)
+    _fill_sources(section.calculations, inputs, kind_of(audit.config))
     _tables(section, result, inputs, cfg, mc, bars, base_out)
     if charts:
         section.charts.append(waterfall_chart(_waterfall_steps(result), result.risk_adjusted_value, currency))
@@ -72,6 +71,16 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
         section.charts.append(tornado_chart(bars, base_out, output, currency))
     _verdicts(section, result, mc, currency)
     section.summary = _summary(result, cfg, mc, currency)
+    market = audit.sections.get("market")
+    if market is not None and market.illustrative and inputs.market_source == "market section":
+        section.add_finding(
+            "info",
+            "valuation-market-illustrative",
+            f"g(P*) = {money(inputs.market_value, currency)} comes from the market section's default inputs "
+            f"(illustrative); set {', '.join(MARKET_KEYS)}, or disable the market plugin (-p no:market)",
+        )
+    if not given(audit.config, "valuation"):
+        make_illustrative(section, "valuation", VALUATION_KEYS)
     section.data = {
         "currency": currency,
         "primary_metric": inputs.measured.name,
@@ -212,6 +221,49 @@ def _calculations(
                     )
                 )
     return out
+
+
+def _fill_sources(calculations: list[Calculation], inputs: Inputs, kind: Callable[[str], str]) -> None:
+    """Each input's source: a chain input's Param kind; a number computed here (V, V_net, R,
+    CF_t, PV_t) the weakest kind of what it was computed from (any default makes it one)."""
+    p = {name: param.source for name, param in inputs.params.items()}
+    v = combine([p[chain.ALPHA], p[chain.BETA], MEASURED])
+    v_net = combine([v, p[chain.C], p[chain.D], p[chain.T]])
+    r = combine([v_net, inputs.market_kind, p[chain.F], p[chain.E]])
+    flow = combine([r, p[chain.GROWTH]])
+    present = combine([flow, p[chain.RATE]])
+    known = {
+        "α": p[chain.ALPHA],
+        "β": p[chain.BETA],
+        "y": MEASURED,
+        "V": v,
+        "C": p[chain.C],
+        "D": p[chain.D],
+        "T": p[chain.T],
+        "T_upfront": p[chain.T],
+        "source": inputs.market_kind,
+        "g(P*)": inputs.market_kind,
+        "fairness.score": p[chain.F],
+        "F": p[chain.F],
+        "E": p[chain.E],
+        "V_net": v_net,
+        "R": r,
+        "growth": p[chain.GROWTH],
+        "r": p[chain.RATE],
+        "t": kind("valuation.horizon_years"),
+        "CF_t": flow,
+        "PV_t": present,
+        "samples": kind("valuation.monte_carlo_samples"),
+        "seed": kind("valuation.seed"),
+        "uncertain": combine(p.values()),
+    }
+    for calc in calculations:
+        if calc.name == "primary_metric_value":
+            calc.sources = {key: MEASURED for key in calc.inputs}
+        elif calc.name == "ethics_score":
+            calc.sources = {key: p[chain.E] for key in calc.inputs} or {"checklist": p[chain.E]}
+        else:
+            calc.sources = {key: known.get(key, combine(p.values())) for key in calc.inputs}
 
 
 def _waterfall_steps(r: chain.ChainResult) -> list[tuple[str, float]]:

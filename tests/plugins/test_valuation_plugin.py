@@ -173,7 +173,7 @@ def test_market_uncertainty_flows_into_the_monte_carlo() -> None:
 
 def test_net_value_clamps_at_zero_with_a_warning() -> None:
     others = {**FULL, "privacy": {"protection_cost": 400_000.0, "compliance_cost": 1.0}}
-    doc = value(make_audit(None, others))
+    doc = value(make_audit({"valuation": {"alpha": 100_000.0}}, others))  # given: not illustrative
     m = doc["metrics"]
     assert m["net_value"] == 0.0
     assert m["risk_adjusted_value"] == pytest.approx(m["market_value"] * 0.8, rel=1e-12)
@@ -192,17 +192,18 @@ def test_zero_value_and_negative_npv_are_warnings() -> None:
 
 
 def test_missing_inputs_have_documented_fallbacks_and_findings() -> None:
-    doc = value(make_audit(None, None, with_market=False))
+    # alpha given (its default value): the section is not illustrative, so severities are as documented
+    doc = value(make_audit({"valuation": {"alpha": 100_000.0}}, None, with_market=False))
     m = doc["metrics"]
     assert (m["fairness_score"], m["ethics_score"], m["market_value"]) == (1.0, 1.0, 0.0)
     assert (m["privacy_cost"], m["compliance_cost"], m["training_cost"]) == (0.0, 0.0, 0.0)
     codes = {f["code"]: f["severity"] for f in doc["findings"]}
     assert codes["valuation-fairness-missing"] == "warn"
-    assert codes["valuation-ethics-missing"] == "warn"
+    assert codes["valuation-ethics-missing"] == "info"  # ethics not assessed: no finding against the model
     assert codes["valuation-market-disabled"] == "warn"
     assert codes["valuation-privacy-cost-absent"] == "info"
     assert codes["valuation-training-cost-absent"] == "info"
-    assert codes["valuation-defaults"] == "info"
+    assert "valuation-defaults" not in codes and doc["illustrative"] is False
     assert m["risk_adjusted_value"] == pytest.approx(100_000.0 * m["accuracy"], rel=1e-12)
 
 
