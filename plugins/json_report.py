@@ -38,13 +38,22 @@ def audit_to_json(audit: Audit) -> dict[str, Any]:
         "findings": [f.to_json() for f in audit.all_findings()],
         # a path key holds what the reviewer typed (often under a home dir): name + hash
         "config": jsonable(redact_paths(audit.config.to_json(), audit.model_dir)),
-        "config_sources": list(audit.config.sources),
+        "config_sources": config_sources(audit.config),
         "files": [Path(f).name for f in audit.files],
         # problems met writing the reports before this one (it runs last); they never change the
         # verdict above, which every report states alike, but an "error" here means exit code 3
         "render_errors": [f.to_json() for f in audit.render_errors],
         **({} if reproducible() else {"timings": dict(audit.timings)}),
     }
+
+
+def config_sources(config: Any) -> dict[str, str]:
+    """Every option key (dotted) → who set it: "default", "model dir", "reviewer config",
+    "flag" or "policy" (``Config.source``), so a reader tells given inputs from invented ones."""
+    keys = set(getattr(config, "kinds", {}) or {})
+    for name, schema in (getattr(config, "schemas", {}) or {}).items():
+        keys.update(f"{name}.{option.name}" for option in schema.options)
+    return {key: config.source(key) for key in sorted(keys)}
 
 
 def reproducible() -> bool:

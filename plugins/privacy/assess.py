@@ -202,7 +202,7 @@ def _judge_dp(section: Section, setting: DpSetting, acc: Any, budget: float) -> 
 
 
 def costs_part(audit: Audit, section: Section, pii: Any, summary: list[str]) -> None:
-    from auditkit_plugins.privacy.costs import governance_costs
+    from auditkit_plugins.privacy.costs import cost_sources, governance_costs
 
     cfg = audit.config.section("privacy.costs")
     records = int(cfg.get("records") or 0) or pii.training_rows or (audit.dataset.rows if audit.dataset else 0)
@@ -217,6 +217,7 @@ def costs_part(audit: Audit, section: Section, pii: Any, summary: list[str]) -> 
                 f"{symbol} = sum of the {kind} cost items ({len(items)})",
                 {i.name: i.amount for i in items},
                 total,
+                cost_sources(kind, costs.items, audit.config.source),
             )
         )
     if costs.items:

@@ -8,6 +8,7 @@ protection, since removing or masking personal data is protecting it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,3 +107,19 @@ def governance_costs(cfg: dict[str, Any], records: int, pii_findings: int, pii_o
             )
         )
     return Costs(items)
+
+
+def cost_sources(kind: str, items: list[CostItem], source: Callable[[str], str]) -> dict[str, str]:
+    """Who set each input of the C (``protection``) or D (``compliance``) sum, for its Calculation.
+
+    ``source`` is ``Config.source``. A configured item carries its list's source; a remediation
+    item the source of its rate (the PII counts are measured). The list itself is named too,
+    so an empty sum (C = 0, nothing configured) reads "default", not "measured".
+    """
+    sources = {kind: source(f"privacy.costs.{kind}")}
+    for item in items:
+        if item.kind != kind:
+            continue
+        rate = next((k for k in item.inputs if k.startswith("remediation_")), None)
+        sources[item.name] = source(f"privacy.costs.{rate or kind}")
+    return sources

@@ -169,6 +169,19 @@ def _table(caption: str, mapping: dict[str, Any], name: str, key: str = "item") 
     return Table(caption, pd.DataFrame(rows, columns=[key, "value"]).astype({"value": str}), name=name)
 
 
+def _cost_sources(audit: Audit, wall_source: str) -> dict[str, str]:
+    """Who set the training cost's inputs: the time from [training] or the model dir's files
+    (the vendor's record), the rate from [training] (its default 0 prices nothing)."""
+    from auditkit.config import DEFAULT, MODEL_DIR
+
+    config = audit.config
+    if wall_source.startswith("[training]"):
+        wall = config.source("training.wall_seconds")
+    else:
+        wall = DEFAULT if wall_source == "not recorded" else MODEL_DIR
+    return {"wall_seconds": wall, "wall_seconds_source": wall, "hourly_rate": config.source("training.hourly_rate")}
+
+
 def assess(audit: Audit, order: int = 100) -> Section:
     """Build the training section; runs for every model, with or without training files."""
     from auditkit_plugins.training.evaluation import evaluate_audit
@@ -205,6 +218,7 @@ def assess(audit: Audit, order: int = 100) -> Section:
             "wall_seconds / 3600 × hourly_rate",
             {"wall_seconds": seconds, "wall_seconds_source": source, "hourly_rate": rate},
             cost,
+            _cost_sources(audit, source),
         )
     )
     if seconds is not None and rate == 0:
