@@ -25,6 +25,8 @@ from auditkit.testing import read_audit_json, run_cli
 EXAMPLE_SRC = Path(__file__).resolve().parents[2] / "examples" / "auditkit-plugin-calibration" / "src"
 # what the domain plugins add is beside the point here and costs most of a run's time
 LIGHT = ["-p", "no:privacy", "-p", "no:training"]
+# the cases about the host alone need no domain section at all
+HOST_ONLY = [*LIGHT, "-p", "no:fairness", "-p", "no:market", "-p", "no:valuation"]
 NOTE = 'tolerances <b>set</b> by the model dir & "vendor"'
 RANK = {"info": 0, "warn": 1, "fail": 2, "error": 3}
 VERDICT_OF = {0: "pass", 1: "warn", 2: "fail", 3: "error"}
@@ -95,8 +97,9 @@ def vendor_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def run_all_formats(model_dir: Path, out: Path, *extra: str) -> tuple[int, str, Path]:
-    result = run_cli(["run", model_dir, "--out", out, "--format", "json,html,pdf,md", "--no-cache", *LIGHT, *extra])
+def run_all_formats(model_dir: Path, out: Path, *extra: str, light: bool = True) -> tuple[int, str, Path]:
+    skip = LIGHT if light else HOST_ONLY
+    result = run_cli(["run", model_dir, "--out", out, "--format", "json,html,pdf,md", "--no-cache", *skip, *extra])
     return result.exit_code, result.stderr, out / model_dir.name
 
 
@@ -217,7 +220,7 @@ def test_predictions_mode(plugin_path, vendor_dir: Path, tmp_path: Path) -> None
 
 def test_plugin_error(plugin_path, tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stderr, model = run_all_formats(tiny_model_dir, out, "-p", "onev_broken_assess")
+    code, stderr, model = run_all_formats(tiny_model_dir, out, "-p", "onev_broken_assess", light=False)
     audit = assert_one_verdict(out, model)
     assert audit["verdict"] == "error" and code == 3
     assert "injected assess failure" in stderr
@@ -226,7 +229,7 @@ def test_plugin_error(plugin_path, tiny_model_dir: Path, tmp_path: Path) -> None
 def test_not_assessed_section(plugin_path, vendor_dir: Path, tmp_path: Path) -> None:
     """The calibration example on a 0-10 vendor score: not probabilities, so not assessed."""
     out = tmp_path / "out"
-    code, stderr, model = run_all_formats(vendor_dir, out, "-p", "auditkit_calibration.plugin")
+    code, stderr, model = run_all_formats(vendor_dir, out, "-p", "auditkit_calibration.plugin", light=False)
     audit = assert_one_verdict(out, model)
     calibration = audit["sections"]["calibration"]
     assert calibration["summary"].startswith("Not assessed")
@@ -240,7 +243,8 @@ def test_not_assessed_section(plugin_path, vendor_dir: Path, tmp_path: Path) -> 
 
 def test_failing_renderer_leaves_the_reports_agreeing(plugin_path, tiny_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stderr, model = run_all_formats(tiny_model_dir, out, "-p", "onev_broken_render", "-p", "onev_note")
+    plugins = ["-p", "onev_broken_render", "-p", "onev_note"]
+    code, stderr, model = run_all_formats(tiny_model_dir, out, *plugins, light=False)
     assert "compliance.html" in sys.modules["onev_broken_render"].seen[0], "it ran after the HTML was written"
     audit = assert_one_verdict(out, model)
     assert audit["verdict"] != "error", "a render failure is not a finding of the model"
