@@ -79,7 +79,7 @@ def test_renderer_returning_a_path_it_did_not_write(tiny_model_dir: Path, tmp_pa
     assert precious.read_text() == "the reviewer's notes"
     assert set(run.files) == {"audit.json"}
     audit = json.loads(run.files["audit.json"].read_text())
-    messages = [f["message"] for f in audit["findings"] if f["plugin"] == "thief"]
+    messages = [f["message"] for f in audit["render_errors"] if f["plugin"] == "thief"]
     assert len(messages) == 2 and all("expected paths of files it wrote in" in m for m in messages)
 
 
@@ -101,7 +101,7 @@ def test_hanging_renderer_costs_only_its_own_format(tiny_model_dir: Path, tmp_pa
         settings={"run": {"timeout": 0.5}},
     )
     audit = json.loads(run.files["audit.json"].read_text())
-    (finding,) = [f for f in audit["findings"] if f["plugin"] == "slowpoke"]
+    (finding,) = [f for f in audit["render_errors"] if f["plugin"] == "slowpoke"]
     assert finding["code"] == "plugin-timeout" and "auditkit_render" in finding["message"]
 
 
