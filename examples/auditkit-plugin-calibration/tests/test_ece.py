@@ -78,8 +78,11 @@ def test_bootstrap_equals_a_plain_loop(chunk: int | None, steps: list[int], monk
     boot = [expected_calibration_error(prob[p], outcome[p], edges) for p in picks]
     fake = np.vstack([draw.random((k, 90)) < prob for k in steps])
     null = [expected_calibration_error(prob, f.astype(float), edges) for f in fake]
-    assert result.interval.low == pytest.approx(np.quantile(boot, 0.05))
-    assert result.interval.high == pytest.approx(np.quantile(boot, 0.95))
+    # the percentile interval of the bias-corrected statistic 2·ECE − ECE*, floored at 0
+    corrected = 2 * result.ece - np.asarray(boot)
+    assert result.debiased == pytest.approx(max(2 * result.ece - np.mean(boot), 0))
+    assert result.interval.low == pytest.approx(min(max(np.quantile(corrected, 0.05), 0), result.debiased))
+    assert result.interval.high == pytest.approx(max(np.quantile(corrected, 0.95), 0))
     assert result.noise_floor == pytest.approx(np.quantile(null, 0.9))
 
 

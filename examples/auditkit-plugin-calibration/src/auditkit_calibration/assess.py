@@ -117,6 +117,7 @@ def assess(audit: Audit) -> Section | None:
     section.metrics = {
         "rows": overall.n,
         "ece": overall.ece,
+        "ece_bias_corrected": overall.debiased,
         "ece_ci_low": interval.low if interval else None,
         "ece_ci_high": interval.high if interval else None,
         "ece_noise_floor": overall.noise_floor,
@@ -126,7 +127,11 @@ def assess(audit: Audit) -> Section | None:
         "groups_judged": len(judged),
         "groups_failed": sum(g.verdict == "fail" for g in groups),
     }
-    ci = f" ({cfg.confidence:.0%} CI {interval.low:.3f}–{interval.high:.3f})" if interval else ""
+    ci = (
+        f" (bias-corrected {overall.debiased:.3f}, {cfg.confidence:.0%} CI {interval.low:.3f}–{interval.high:.3f})"
+        if interval and overall.debiased is not None
+        else ""
+    )
     worst_text = f"; worst group {worst.feature}={worst.group}: {worst.result.ece:.3f}" if worst else ""
     section.summary = (
         f"ECE of {found.meaning}: {overall.ece:.3f}{ci} over {overall.n} rows, tolerance {cfg.max_ece:g}{worst_text}."
@@ -188,23 +193,48 @@ def _group_masks(audit: Audit, cfg: Settings) -> list[tuple[str, str, np.ndarray
     return out
 
 
+def judge(result: Calibration, max_ece: float) -> str:
+    """pass when the ECE is within the tolerance; fail only when the data shows it is not.
+
+    An interval (of the bias-corrected ECE) that reaches the tolerance, or an ECE that a
+    perfectly calibrated model reaches by chance on this many rows (the noise floor), is
+    at most a warn: the data cannot tell. Without a bootstrap there is neither, and an ECE
+    above the tolerance fails.
+    """
+    if result.ece <= max_ece:
+        return "pass"
+    if result.interval is None:
+        return "fail"
+    within_noise = result.noise_floor is not None and result.ece <= result.noise_floor
+    return "warn" if result.interval.low <= max_ece or within_noise else "fail"
+
+
 def _judge_group(feature: str, group: str, result: Calibration, cfg: Settings) -> GroupResult:
-    """Fail only when the whole interval is above the tolerance; small groups are not judged."""
-    if result.n < cfg.min_group_size:
-        verdict = "not judged"
-    elif result.ece <= cfg.max_ece:
-        verdict = "pass"
-    elif result.interval is not None and result.interval.low <= cfg.max_ece:
-        verdict = "warn"
-    else:
-        verdict = "fail"
+    """Small groups are not judged; the others as :func:`judge` says."""
+    verdict = "not judged" if result.n < cfg.min_group_size else judge(result, cfg.max_ece)
     return GroupResult(feature, group, result, verdict)
+
+
+def _cannot_tell(result: Calibration) -> str:
+    """Why a miss is only a warn: the interval reaches the tolerance, or noise explains the ECE."""
+    parts = []
+    if result.interval is not None:
+        parts.append(f"the interval of its bias-corrected value reaches down to {result.interval.low:.3f}")
+    if result.noise_floor is not None and result.ece <= result.noise_floor:
+        parts.append(f"a perfectly calibrated model shows up to {result.noise_floor:.3f} on {result.n} rows by chance")
+    return " and ".join(parts) + ": the data cannot tell, more rows would"
 
 
 def _findings(section: Section, overall: Calibration, groups: list[GroupResult], cfg: Settings) -> None:
     tolerance = f"the tolerance max_ece = {cfg.max_ece:g} ([calibration])"
-    if overall.ece > cfg.max_ece:
+    if judge(overall, cfg.max_ece) == "fail":
         section.add_finding("fail", "calibration-ece-above-max", f"ECE {overall.ece:.3f} is above {tolerance}")
+    elif overall.ece > cfg.max_ece:
+        section.add_finding(
+            "warn",
+            "calibration-ece-uncertain",
+            f"ECE {overall.ece:.3f} is above {tolerance}, but {_cannot_tell(overall)}",
+        )
     elif overall.ece > cfg.warn_ece:
         section.add_finding(
             "warn", "calibration-ece-above-warn", f"ECE {overall.ece:.3f} is above warn_ece = {cfg.warn_ece:g}"
@@ -224,24 +254,21 @@ def _findings(section: Section, overall: Calibration, groups: list[GroupResult],
         where = f"{g.feature}={g.group} ({g.result.n} rows)"
         low = g.result.interval.low if g.result.interval else None
         if g.verdict == "fail":
-            bound = f", and so is the lower end of its interval {low:.3f}" if low is not None else ""
+            bound = (
+                f", and so is the lower end of the interval of its bias-corrected value {low:.3f}"
+                if low is not None
+                else " (no interval: [calibration] bootstrap = 0)"
+            )
             section.add_finding(
                 "fail",
                 "calibration-group-ece-above-max",
                 f"{where}: ECE {g.result.ece:.3f} is above {tolerance}{bound}",
             )
         elif g.verdict == "warn":
-            floor = g.result.noise_floor
-            chance = (
-                f"; a perfectly calibrated model shows up to {floor:.3f} on {g.result.n} rows by chance"
-                if floor is not None and g.result.ece <= floor
-                else ""
-            )
             section.add_finding(
                 "warn",
                 "calibration-group-ece-uncertain",
-                f"{where}: ECE {g.result.ece:.3f} is above {tolerance}, but its interval reaches down to "
-                f"{low:.3f}{chance}: more rows would tell",
+                f"{where}: ECE {g.result.ece:.3f} is above {tolerance}, but {_cannot_tell(g.result)}",
             )
     small = [f"{g.feature}={g.group} ({g.result.n})" for g in groups if g.verdict == "not judged"]
     if small:
@@ -267,13 +294,25 @@ def _bins_table(overall: Calibration) -> Table:
 
 
 def _groups_table(groups: list[GroupResult], cfg: Settings) -> Table:
-    columns = ["feature", "group", "rows", "ECE", "CI low", "CI high", "noise floor", "Brier", "verdict"]
+    columns = [
+        "feature",
+        "group",
+        "rows",
+        "ECE",
+        "bias-corrected ECE",
+        "CI low",
+        "CI high",
+        "noise floor",
+        "Brier",
+        "verdict",
+    ]
     rows = [
         [
             g.feature,
             g.group,
             g.result.n,
             g.result.ece,
+            g.result.debiased,
             *_interval(g.result),
             g.result.noise_floor,
             g.result.brier,
@@ -281,7 +320,12 @@ def _groups_table(groups: list[GroupResult], cfg: Settings) -> Table:
         ]
         for g in groups
     ]
-    note = f"Intervals: {cfg.confidence:.0%} bootstrap percentile, {cfg.bootstrap} resamples, bin edges of all rows."
+    note = (
+        f"ECE is biased upwards. Intervals: {cfg.confidence:.0%} bootstrap percentile interval of the bias-corrected "
+        f"ECE (2·ECE − bootstrap ECE), {cfg.bootstrap} resamples, bin edges of all rows; it contains the "
+        "bias-corrected ECE, not necessarily the raw one. Fail only when the whole interval is above max_ece and "
+        "the ECE is above the noise floor (what a perfectly calibrated model reaches by chance)."
+    )
     return Table("ECE per sensitive group", pd.DataFrame(rows, columns=columns), name="calibration-groups", note=note)
 
 
@@ -296,6 +340,7 @@ def _group_json(g: GroupResult) -> dict[str, Any]:
         "group": g.group,
         "rows": g.result.n,
         "ece": g.result.ece,
+        "ece_bias_corrected": g.result.debiased,
         "ci_low": low,
         "ci_high": high,
         "noise_floor": g.result.noise_floor,

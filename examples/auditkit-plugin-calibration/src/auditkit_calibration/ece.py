@@ -55,8 +55,9 @@ class Calibration:
     mce: float  # the largest gap of any non-empty bin
     brier: float
     bins: list[Bin]
-    interval: Interval | None = None  # bootstrap percentile interval of the ECE
+    interval: Interval | None = None  # bootstrap interval of the bias-corrected ECE (see calibrate)
     noise_floor: float | None = None  # ECE a perfectly calibrated model reaches by chance
+    debiased: float | None = None  # bias-corrected ECE 2·ECE − mean(bootstrap ECE), at least 0
 
 
 def bin_edges(prob: np.ndarray, n_bins: int, strategy: str = "uniform") -> np.ndarray:
@@ -122,6 +123,14 @@ def calibrate(
     the model's own probabilities, i.e. when the model is perfectly calibrated).
 
     Bin edges stay fixed across resamples, so the interval is about the rows, not the bins.
+
+    ECE is biased upwards (|noise| adds to every bin's gap), and a bootstrap ECE is biased
+    once more, so percentile intervals of the bootstrap ECEs θ* can lie wholly above the
+    ECE θ̂ they are for. The bias is estimated the usual bootstrap way, mean(θ*) − θ̂, and
+    the interval is the percentile interval of the bias-corrected statistic 2·θ̂ − θ*: it
+    is centred on the bias-corrected ECE 2·θ̂ − mean(θ*) (``debiased``), which it contains
+    whenever the mean of the θ* lies between their two quantiles; it is widened to contain
+    it otherwise. Both are floored at 0, as an ECE is.
     """
     prob, outcome = _check(prob, outcome)
     n, n_bins = prob.size, len(edges) - 1
@@ -160,8 +169,21 @@ def calibrate(
             ]
         )
         tail = (1.0 - confidence) / 2.0
-        interval = Interval(float(np.quantile(boot, tail)), float(np.quantile(boot, 1.0 - tail)))
+        corrected = 2.0 * ece - boot
+        debiased = max(2.0 * ece - float(boot.mean()), 0.0)
+        low = max(float(np.quantile(corrected, tail)), 0.0)
+        high = max(float(np.quantile(corrected, 1.0 - tail)), 0.0)
+        interval = Interval(min(low, debiased), max(high, debiased))
         floor = float(np.quantile(null, confidence))
+    else:
+        debiased = None
     return Calibration(
-        n=n, ece=ece, mce=max(gaps, default=float("nan")), brier=brier, bins=bins, interval=interval, noise_floor=floor
+        n=n,
+        ece=ece,
+        mce=max(gaps, default=float("nan")),
+        brier=brier,
+        bins=bins,
+        interval=interval,
+        noise_floor=floor,
+        debiased=debiased,
     )
