@@ -434,8 +434,15 @@ def toml_key(key: str) -> str:
     return key if bare else toml_value(key)
 
 
-def render_toml(schemas: dict[str, ConfigSection], values: dict[str, Any], header: str = "") -> str:
-    """A complete, commented TOML document: every section, every key with its help."""
+def render_toml(
+    schemas: dict[str, ConfigSection], values: dict[str, Any], header: str = "", live_defaults: bool = True
+) -> str:
+    """A complete, commented TOML document: every section, every key with its help.
+
+    With ``live_defaults=False`` only the keys in ``values`` are set; every other key is
+    written commented out with its default (``# key = default``), so a run reads it as
+    "default", never as the reviewer's choice (`auditkit init`).
+    """
     lines = [f"# {line}" if line else "#" for line in header.splitlines()]
     for name in sorted(schemas, key=_section_sort_key):
         schema = schemas[name]
@@ -449,8 +456,10 @@ def render_toml(schemas: dict[str, ConfigSection], values: dict[str, Any], heade
             lines.append(f"# {option.help}")
             if value is None or (option.type == "list[table]" and not value):
                 lines.append(f"# {option.name} =")
-            else:
+            elif live_defaults or option.name in section_values:
                 lines.append(f"{toml_key(option.name)} = {toml_value(value)}")
+            else:
+                lines.append(f"# {toml_key(option.name)} = {toml_value(value)}")
         if schema.open:
             extra = {
                 k: v for k, v in section_values.items() if schema.option(k) is None and f"{name}.{k}" not in schemas

@@ -1,8 +1,9 @@
 """``auditkit init``: write a starting ``auditkit.toml`` for a model dir.
 
 Labels come from the model's config.json; columns from the flags, or guessed from the
-data when a flag is left out (and the guess is said). Every section is written with its
-defaults and a comment per key, so the file documents itself.
+data when a flag is left out (and the guess is said). Every section is written with a
+comment per key, so the file documents itself; only the keys init chose are live, the
+rest commented out with their defaults, so a run labels them "default", not "reviewer config".
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class InitRequest:
     score: str | None = None
     threshold: float | None = None
     predicted_label: str | None = None
+    reference: dict[str, str] | None = None  # sensitive feature → fairness reference group
     force: bool = False
 
 
@@ -113,6 +115,8 @@ def init_model_dir(request: InitRequest, schemas: dict[str, ConfigSection], load
                 f"--positive {request.positive}: not a value of column {label!r} ({', '.join(sorted(known)[:8])})"
             )
         values["data"]["positive"] = request.positive
+    if request.reference:
+        values["fairness"] = {"reference_groups": _reference_groups(request.reference, frame, sensitive, data_path)}
     if request.predictions:
         pred_path, pred_rel = _locate(request.predictions, model_dir, "--predictions")
         pred_columns = (
@@ -134,13 +138,44 @@ def init_model_dir(request: InitRequest, schemas: dict[str, ConfigSection], load
     header = (
         f"auditkit configuration for {model_dir.name}\n"
         + (f"model labels (config.json id2label): {', '.join(labels)}\n" if labels else "")
-        + "Every key is shown with its default; delete what you do not change.\n"
+        + "Only the keys init chose are set; every other key is shown commented out with its\n"
+        "default (reports label it 'default'): uncomment a key to set it.\n"
         "auditkit run reads this file from the model dir; --config FILE and flags override it."
     )
-    text = render_toml(schemas, values, header=header)
+    text = render_toml(schemas, values, header=header, live_defaults=False)
     atomic_write_text(target, text)
     build_config(schemas, [(str(target), read_toml(target))])  # the file must load as written
     return InitResult(path=target, notes=notes)
+
+
+def parse_reference(items: list[str]) -> dict[str, str]:
+    """``--reference feature=group`` flags → {feature: group}."""
+    out: dict[str, str] = {}
+    for item in items:
+        feature, sep, group = item.partition("=")
+        if not sep or not feature.strip() or not group.strip():
+            raise UsageError(f"--reference {item}: expected FEATURE=GROUP, e.g. --reference race=Caucasian")
+        out[feature.strip()] = group.strip()
+    return out
+
+
+def _reference_groups(wanted: dict[str, str], frame: Any, sensitive: list[str], data_path: Path) -> dict[str, str]:
+    """Each reference must name a sensitive column and one of its values (as the fairness groups spell them)."""
+    for feature, group in wanted.items():
+        if feature not in sensitive:
+            raise UsageError(
+                f"--reference {feature}={group}: {feature!r} is not a sensitive column "
+                f"({', '.join(sensitive) or 'none'}); pass it to --sensitive"
+            )
+        from auditkit_plugins.fairness.groups import encode_feature
+
+        groups = encode_feature(frame[feature], feature).groups
+        if group not in groups:
+            raise UsageError(
+                f"--reference {feature}={group}: no group {group!r} in column {feature!r} of {data_path} "
+                f"(groups: {', '.join(groups[:20])})"
+            )
+    return dict(wanted)
 
 
 def _model_labels(model_dir: Path) -> list[str]:

@@ -140,7 +140,8 @@ def test_vendor_scores_end_to_end(tmp_path: Path, scores_csv: Path, monkeypatch)
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "vendor-score").is_dir(), "predictions mode creates the folder"
     config = read_toml(tmp_path / "vendor-score" / "auditkit.toml")
-    assert config["predictions"] == {"file": "../scores.csv", "score": "risk", "label": "", "threshold": 5.0, "id": ""}
+    # only what init chose is live; id and the rest stay commented out with their defaults
+    assert config["predictions"] == {"file": "../scores.csv", "score": "risk", "label": "", "threshold": 5.0}
     run = run_audit(tmp_path / "vendor-score", tmp_path / "out")
     assert run.error is None, run.error
     frame = pd.read_csv(scores_csv)
