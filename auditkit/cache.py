@@ -4,20 +4,26 @@ Entries live under ``OUT/.cache/predictions/<key>.npz``; the key hashes the weig
 the data file, the rows chosen and every config value that changes predictions. Entries
 are written atomically and read with ``allow_pickle=False``.
 
+The output folder is not trusted: a delivery can ship a prepared ``auditkit-reports/.cache``.
+Every entry is sealed with the reviewer's key (:mod:`auditkit.reviewer_home`); an entry
+whose seal does not verify is a miss, so the model runs and the entry is written again.
+A cache folder inside the model dir being audited is not used at all (:func:`usable`).
+
 While predicting, each finished chunk of rows is saved under ``<key>.parts/``, so a run
 interrupted (Ctrl-C, SIGTERM, a crash) resumes where it stopped instead of starting over.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditkit import reviewer_home
 from auditkit.hashing import value_sha256
 from auditkit.model import Predictions
 
@@ -37,14 +43,49 @@ def cache_file(out_root: Path, key: str) -> Path:
     return out_root / ".cache" / "predictions" / f"{key}.npz"
 
 
+def usable(out_root: Path, model_dir: Path | str | None) -> bool:
+    """Whether caches under ``out_root`` may be used when auditing ``model_dir``: not when
+    they lie inside it (the vendor wrote that folder), nor without a reviewer's key."""
+    if model_dir is not None:
+        from auditkit.outputs import within
+
+        if within(out_root, Path(model_dir)):
+            return False
+    return reviewer_home.cache_key() is not None
+
+
+def read_sealed(path: Path) -> bytes | None:
+    """The payload of a cache file this reviewer's runs wrote, else None (absent, forged,
+    renamed from another entry, half-written)."""
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return reviewer_home.unseal(reviewer_home.context_of(path), data)
+
+
+def write_sealed(path: Path, payload: bytes) -> None:
+    """Atomically write ``payload`` sealed with the reviewer's key (nothing without a key);
+    the temporary name is one :func:`auditkit.outputs.clean_stale_staging` recognises."""
+    from auditkit.outputs import atomic_write_bytes
+
+    sealed = reviewer_home.seal(reviewer_home.context_of(path), payload)
+    if sealed is not None:
+        atomic_write_bytes(path, sealed, tmp_prefix=f"{TMP_PREFIX}{os.getpid()}-")
+
+
 def load(path: Path) -> Predictions | None:
-    """The cached predictions, or None when absent or unreadable (then they are recomputed)."""
+    """The cached predictions, or None when absent, unreadable or not sealed by this
+    reviewer (then they are recomputed)."""
     import numpy as np
 
-    if not path.is_file():
+    payload = read_sealed(path)
+    if payload is None:
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             return Predictions(
                 labels=np.asarray(data["labels"].astype(str), dtype=object),
@@ -79,14 +120,9 @@ def save(path: Path, predictions: Predictions) -> None:
         arrays["proba"] = np.asarray(predictions.proba)
     if predictions.scores is not None:
         arrays["scores"] = np.asarray(predictions.scores)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_sealed(path, buffer.getvalue())
 
 
 def parts_dir(path: Path) -> Path:
@@ -134,7 +170,7 @@ def saved_rows(path: Path, total: int, rows: int = CHUNK_ROWS) -> int:
     return sum(
         min(start + rows, total) - start
         for start in range(0, total, rows)
-        if (folder / f"{start:012d}-{min(start + rows, total):012d}.npz").is_file()
+        if read_sealed(folder / f"{start:012d}-{min(start + rows, total):012d}.npz") is not None
     )
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from auditkit.config import Config
 from auditkit.errors import DataError
 from auditkit.hashing import file_sha256
+from auditkit.isolation import PluginExit
 from auditkit.model import DatasetInfo
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     path = resolve_data_path(model_dir, config)
     try:
         frame = hook(spec={**cfg, "path": str(path), "format": cfg["format"]}, config=config)
-    except DataError:
+    except (DataError, PluginExit):  # a loader's sys.exit() is a plugin error (exit 3), not the file's
         raise
     except Exception as exc:  # a loader that chokes on the file: the file is the problem
         raise DataError(f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc

@@ -3,7 +3,10 @@
 pluggy calls all implementations of a hook in one go and stops at the first exception;
 auditkit calls each implementation on its own (as pytest's ``CallInfo.from_call`` does),
 with an optional time limit, so one plugin's exception or hang cannot cost the others.
-``KeyboardInterrupt`` and ``SystemExit`` still propagate.
+Only ``KeyboardInterrupt`` propagates: a plugin's ``sys.exit(0)`` (``SystemExit``, or any
+other ``BaseException``) is a plugin error, never the end of the run with exit 0 and no
+report. Hooks called whole (the firstresult loaders, publish, the CLI's commands) go
+through :class:`GuardedCaller`, which turns such an exit into :class:`PluginExit`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,74 @@ class PluginTimeout(Exception):
     pass
 
 
+class PluginExit(Exception):
+    """A plugin raised ``SystemExit`` (or another ``BaseException``) inside a hook called
+    whole; an ``Exception``, so the runner reports it (exit 3) and goes on to the next model."""
+
+    def __init__(self, plugin: str, hook: str, exc: BaseException) -> None:
+        self.plugin = plugin
+        self.hook = hook
+        super().__init__(
+            f"plugin {plugin!r} tried to end the run in {hook} ({_describe(exc)}); "
+            "a plugin must raise an exception, not exit"
+        )
+
+
+class GuardedCaller:
+    """A pluggy hook caller whose plugins cannot end the process: ``SystemExit`` (any
+    ``BaseException`` but ``KeyboardInterrupt``) becomes :class:`PluginExit` naming the plugin.
+    Anything else (``get_hookimpls``, …) is the caller's own."""
+
+    def __init__(self, caller: Any, hook: str) -> None:
+        self._caller = caller
+        self._hook = hook
+
+    def __call__(self, **kwargs: Any) -> Any:
+        try:
+            return self._caller(**kwargs)
+        except (KeyboardInterrupt, Exception):
+            raise
+        except BaseException as exc:
+            raise PluginExit(_culprit(self._caller.get_hookimpls(), exc), self._hook, exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._caller, name)
+
+
+def call_plain(impl: Any, kwargs: dict[str, Any], hook: str) -> Any:
+    """Call one implementation directly (its exceptions are the caller's to handle), except
+    that an exit becomes :class:`PluginExit` naming the plugin."""
+    try:
+        return impl.function(**{name: kwargs[name] for name in impl.argnames})
+    except (KeyboardInterrupt, Exception):
+        raise
+    except BaseException as exc:
+        raise PluginExit(impl.plugin_name, hook, exc) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"sys.exit({exc.code!r})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _culprit(impls: list[Any], exc: BaseException) -> str:
+    """The plugin whose hook function raised ``exc``: the last frame of the traceback
+    (innermost) that is one of the implementations' functions."""
+    codes = {}
+    for impl in impls:
+        function = getattr(impl.function, "__func__", impl.function)
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            codes[code] = impl.plugin_name
+    found = "unknown"
+    tb = exc.__traceback__
+    while tb is not None:
+        found = codes.get(tb.tb_frame.f_code, found)
+        tb = tb.tb_next
+    return found
+
+
 def implementations(pm: pluggy.PluginManager, hook_name: str, skip: Iterable[str] = ()) -> list[Any]:
     """The hook's implementations in pluggy's call order, minus the skipped plugins."""
     skipped = set(skip)
@@ -52,7 +123,7 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
             result = _call_with_timeout(impl.function, args, timeout)
         else:
             result = impl.function(**args)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
     except UsageError as exc:  # bad input found late (a config value a plugin checks itself)
         return CallOutcome(
@@ -69,13 +140,14 @@ def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.
                 plugin=name,
             ),
         )
-    except BaseException as exc:
+    except BaseException as exc:  # SystemExit too: a plugin's sys.exit(0) must not end the run
+        what = f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception) else f"{_describe(exc)}, not allowed"
         return CallOutcome(
             name,
             finding=Finding(
                 "error",
                 "plugin-error",
-                f"plugin {name!r} failed in {phase}: {type(exc).__name__}: {exc}",
+                f"plugin {name!r} failed in {phase}: {what}",
                 plugin=name,
                 traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
             ),

@@ -8,26 +8,25 @@ run (an original sentence in a counterfactual pair that is also an evaluation ro
 predicted once.
 
 One file per model key, ``OUT/.cache/logits/<key>.npz``: the SHA-256 of each text and its
-logits, written atomically at the end of a run, read with ``allow_pickle=False``. The
-texts themselves are never written: evaluation data may hold personal data, and a cache
-folder must not become a second copy of it.
+logits, written atomically at the end of a run, sealed with the reviewer's key (a file
+whose seal does not verify is a miss: see :mod:`auditkit.cache`), read with
+``allow_pickle=False``. The texts themselves are never written: evaluation data may hold
+personal data, and a cache folder must not become a second copy of it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditkit.cache import read_sealed, write_sealed
 from auditkit.hashing import value_sha256
 
 if TYPE_CHECKING:
     import numpy as np
-
-TMP_PREFIX = ".tmp-"
 
 
 def logit_cache_file(out_root: Path, model_key: str) -> Path:
@@ -86,21 +85,15 @@ class LogitCache:
 
         if self.path is None or not self.used or (not self.added and len(self.used) == len(self.rows)):
             return True
+        keys = [k for k in self.rows if k in self.used]
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            digests=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32),
+            logits=np.stack([self.rows[k] for k in keys]),
+        )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            keys = [k for k in self.rows if k in self.used]
-            fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(
-                        handle,
-                        digests=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32),
-                        logits=np.stack([self.rows[k] for k in keys]),
-                    )
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_sealed(self.path, buffer.getvalue())
         except OSError:
             return False
         self.added = 0
@@ -109,8 +102,11 @@ class LogitCache:
     def _read(self, path: Path) -> None:
         import numpy as np
 
+        payload = read_sealed(path)
+        if payload is None:  # absent, or not written by this reviewer's runs
+            return
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as data:
                 digests, logits = data["digests"], data["logits"]
             if logits.ndim != 2 or digests.shape != (len(logits), 32) or digests.dtype != np.uint8:
                 return

@@ -67,18 +67,44 @@ def discover(root: Path, exclude: Path | None = None) -> list[Path]:
 
 
 def unique_names(dirs: list[Path], root: Path) -> list[str]:
-    """Output folder names: the dir name, or its path below ``root`` where names collide."""
-    names = [d.name or "model" for d in dirs]
+    """Output folder names: the dir name, or its path below ``root`` where names collide.
+
+    Names come from the resolved folder (``m/x/sub/..`` is ``x``, ``.`` is the current
+    folder's name), so a name never steps out of ``--out``; see :func:`safe_name`.
+    """
+    names = [safe_name(d) for d in dirs]
     if len(set(names)) == len(names):
         return names
     out = []
-    for d in dirs:
+    for d, name in zip(dirs, names, strict=True):
         try:
             rel = d.resolve().relative_to(root.resolve())
-            out.append("-".join(rel.parts) or d.name)
+            out.append(safe_name(d, "-".join(rel.parts)) if rel.parts else name)
         except ValueError:
-            out.append(d.name)
+            out.append(name)
     return out
+
+
+def safe_name(model_dir: Path, name: str | None = None) -> str:
+    """``name`` (default: the resolved folder's name) as one safe folder name under ``--out``.
+
+    Never empty, ``.`` or ``..``, never with a path separator or a control character, never
+    hidden (a leading dot could clash with ``.cache``, ``.lock`` and the staging folders).
+    A name that cannot be made safe (the file-system root) is a usage error.
+    """
+    if name is None:
+        try:
+            name = model_dir.resolve().name
+        except (OSError, RuntimeError):  # a symlink loop: discover() has reported it already
+            name = model_dir.name
+    cleaned = "".join("-" if char in "/\\" or not char.isprintable() else char for char in name)
+    cleaned = cleaned.strip(". ")  # every mix of dots and spaces at either end: " .. " too
+    if not cleaned:
+        raise UsageError(
+            f"{model_dir}: cannot name its report folder from {name!r}; "
+            "pass the model dir by a path that ends in its own folder name"
+        )
+    return cleaned
 
 
 def inside(model_dir: Path, relative: str | Path) -> Path:

@@ -71,6 +71,11 @@ def new_staging(out_root: Path) -> Path:
         raise UsageError(f"--out {out_root}: a file is in the way of the output folder; pass another --out") from None
     except PermissionError:
         raise UsageError(f"--out {out_root}: no permission to write the output folder; pass another --out") from None
+    except OSError as exc:  # a read-only file system, a path that cannot exist (/proc/…)
+        if disk_full(exc):
+            raise
+        why = exc.strerror or type(exc).__name__
+        raise UsageError(f"--out {out_root}: cannot write the output folder ({why}); pass another --out") from None
 
 
 def clean_stale_staging(out_root: Path) -> None:

@@ -5,7 +5,8 @@ plugin step that is slow but deterministic, such as the ThresholdOptimizer what-
 (importing fairlearn and scikit-learn and fitting: about two seconds), is kept the same
 way: as JSON under ``OUT/.cache/results/<name>/<key>.json``, where the key hashes
 everything the result depends on (the caller lists it, library versions included).
-Files are written atomically; an unreadable one is a miss, so the step runs again.
+Files are written atomically and sealed with the reviewer's key (:mod:`auditkit.cache`);
+an unreadable or unsealed one is a miss, so the step runs again.
 ``audit.cache_dir`` is None when the run does not cache (``--no-cache``,
 ``[run] cache = false``), and then nothing is read or written.
 """
@@ -13,14 +14,12 @@ Files are written atomically; an unreadable one is a miss, so the step runs agai
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from auditkit.cache import TMP_PREFIX
+from auditkit.cache import read_sealed, write_sealed
 from auditkit.hashing import value_sha256
-from auditkit.outputs import atomic_write_text
 
 T = TypeVar("T")
 
@@ -41,10 +40,11 @@ def remember(
 ) -> T:
     """The result kept in ``path``; else ``compute()``, kept there (as ``dump`` makes it
     JSON; ``load`` makes it the result again)."""
-    if path is not None:
+    payload = read_sealed(path) if path is not None else None
+    if payload is not None:
         try:
-            return load(json.loads(path.read_text(encoding="utf-8"))["result"])
-        except (OSError, ValueError, KeyError, TypeError):  # absent, half-written or of another shape
+            return load(json.loads(payload.decode("utf-8"))["result"])
+        except (ValueError, KeyError, TypeError):  # of another shape (an older version's)
             pass
     result = compute()
     if path is not None:
@@ -57,13 +57,13 @@ def kept_any(cache_dir: str | None, name: str) -> bool:
     if cache_dir is None:
         return False
     folder = Path(cache_dir) / name
-    return folder.is_dir() and any(folder.glob("*.json"))
+    return folder.is_dir() and any(read_sealed(path) is not None for path in folder.glob("*.json"))
 
 
 def _write(path: Path, text: str) -> None:
     """Atomically, with a temporary name the next run removes if this one dies; a cache
     that cannot be written (disk full, read-only) costs time only."""
     try:
-        atomic_write_text(path, text, tmp_prefix=f"{TMP_PREFIX}{os.getpid()}-")
+        write_sealed(path, text.encode("utf-8"))
     except OSError:
         pass

@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -17,6 +20,18 @@ os.environ.setdefault("AUDITKIT_DISABLE_PLUGIN_AUTOLOAD", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 pytest_plugins = ["auditkit.testing"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reviewer_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """AUDITKIT_HOME (the reviewer's config folder: cache key, trust store) in a tmp folder,
+    so no test reads or writes the real home. One per session, not per test: module-scoped
+    fixtures run audits whose caches the tests then reuse, which needs the same cache key.
+    A test that needs its own folder sets AUDITKIT_HOME with monkeypatch."""
+    home = tmp_path_factory.mktemp("auditkit-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDITKIT_HOME", str(home))
+        yield home
 
 
 def _load_helper(name: str) -> None:
