@@ -177,6 +177,8 @@ def _add_run(sub: Any) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override one config value (TOML syntax), e.g. --set fairness.min_group_size=50",
     )
+    run.add_argument("--reference", action="append", default=[], metavar="FEATURE=GROUP",
+                     help="fairness reference group of a sensitive feature (repeatable), e.g. race=Caucasian")
     run.add_argument("--publish", metavar="TARGET", help="attach the reports to a ticket, e.g. dir:/path/to/ticket")
     run.add_argument("--no-cache", action="store_true",
                      help="predict (and recompute cached results) again even when the caches hold them")
@@ -202,6 +204,8 @@ def _add_init(sub: Any) -> None:
     init.add_argument("--score", help="predictions mode: the score column")
     init.add_argument("--threshold", type=float, help="predictions mode: positive when score >= threshold")
     init.add_argument("--predicted-label", help="predictions mode: a predicted-label column instead of a score")
+    init.add_argument("--reference", action="append", default=[], metavar="FEATURE=GROUP",
+                      help="fairness reference group of a sensitive feature (repeatable), e.g. race=Caucasian")
     init.add_argument("--force", action="store_true", help="replace an existing auditkit.toml")
     init.set_defaults(func=cmd_init)
 
@@ -231,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         formats=_formats(args.formats),
         fail_on=args.fail_on,
         config_file=args.config,
-        settings=parse_settings(args.settings),
+        settings=with_reference(parse_settings(args.settings), args.reference),
         publish=args.publish,
         use_cache=False if args.no_cache else None,
         quiet=args.quiet,
@@ -256,7 +260,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from auditkit.init_cmd import InitRequest, init_model_dir
+    from auditkit.init_cmd import InitRequest, init_model_dir, parse_reference
     from auditkit.runner import Runner, RunOptions
     from auditkit.terminal import one_line
 
@@ -272,6 +276,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         score=args.score,
         threshold=args.threshold,
         predicted_label=args.predicted_label,
+        reference=parse_reference(args.reference),
         force=args.force,
     )
     schemas = Runner(pm, RunOptions()).schemas()
@@ -325,6 +330,16 @@ def _formats(value: str | None) -> list[str] | None:
             f"--format {value}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
         )
     return formats
+
+
+def with_reference(settings: dict[str, Any], items: list[str]) -> dict[str, Any]:
+    """``--reference feature=group`` → ``fairness.reference_groups`` (over any ``--set`` of it)."""
+    from auditkit.init_cmd import parse_reference
+
+    if items:
+        fairness = settings.setdefault("fairness", {})
+        fairness["reference_groups"] = {**fairness.get("reference_groups", {}), **parse_reference(items)}
+    return settings
 
 
 def parse_settings(items: list[str]) -> dict[str, Any]:

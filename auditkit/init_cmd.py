@@ -167,15 +167,20 @@ def _reference_groups(wanted: dict[str, str], frame: Any, sensitive: list[str], 
                 f"--reference {feature}={group}: {feature!r} is not a sensitive column "
                 f"({', '.join(sensitive) or 'none'}); pass it to --sensitive"
             )
-        from auditkit_plugins.fairness.groups import encode_feature
-
-        groups = encode_feature(frame[feature], feature).groups
+        groups = sorted({_group_label(v) for v in frame[feature].dropna().unique()} - {""})
         if group not in groups:
             raise UsageError(
                 f"--reference {feature}={group}: no group {group!r} in column {feature!r} of {data_path} "
                 f"(groups: {', '.join(groups[:20])})"
             )
     return dict(wanted)
+
+
+def _group_label(value: Any) -> str:
+    """A value as the fairness plugin names its group: 1.0 read from a CSV with blanks is "1"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _model_labels(model_dir: Path) -> list[str]:

@@ -221,3 +221,29 @@ def test_verdict_rule_by_hand() -> None:
     assert verdict("ratio", 0.70, 0.80, (0.60, 0.85)) == "warn"
     assert verdict("ratio", 0.70, 0.80, (0.60, 0.79)) == "fail"
     assert verdict("ratio", 0.90, 0.80, (0.60, 0.99)) == "pass"
+
+
+def test_reference_flag_in_init_and_run(tmp_path: Any) -> None:
+    from auditkit.cli import with_reference
+    from auditkit.config import read_toml
+    from auditkit.errors import UsageError
+    from auditkit.init_cmd import parse_reference
+    from auditkit.testing import run_cli
+
+    assert parse_reference(["race=Hispanic", "sex = F"]) == {"race": "Hispanic", "sex": "F"}
+    with pytest.raises(UsageError, match="expected FEATURE=GROUP"):
+        parse_reference(["race"])
+    merged = with_reference({"fairness": {"reference_groups": {"sex": "M"}, "seed": 1}}, ["race=Asian"])
+    assert merged == {"fairness": {"reference_groups": {"sex": "M", "race": "Asian"}, "seed": 1}}
+    assert with_reference({}, []) == {}
+
+    frame, y, yhat = compas_like()
+    pd.DataFrame({"race": frame["race"], "y": y, "s": yhat * 0.8 + 0.1}).to_csv(tmp_path / "p.csv", index=False)
+    base = ["init", tmp_path / "m", "--predictions", tmp_path / "p.csv", "--score", "s", "--threshold", "0.5",
+            "--label", "y", "--sensitive", "race"]  # fmt: skip
+    wrong = run_cli([*base, "--reference", "race=Martian"])
+    assert wrong.exit_code == 2 and "no group 'Martian'" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert run_cli([*base, "--reference", "sex=F"]).exit_code == 2
+    done = run_cli([*base, "--reference", "race=Hispanic"])
+    assert done.exit_code == 0, done.stderr
+    assert read_toml(tmp_path / "m" / "auditkit.toml")["fairness"]["reference_groups"] == {"race": "Hispanic"}
