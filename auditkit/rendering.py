@@ -175,6 +175,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         w3c_date=w3c_date,
         plain=format_value,
         status=status_label,
+        sources=sources_text,
     )
     env.globals.update(
         auditkit_version=__version__,
@@ -306,7 +307,20 @@ def table_rows(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[list[Any]]:
 def section_key_numbers(section: Section, limit: int = 6) -> list[Fact]:
     """The metrics a section names in ``key_metrics``, as labelled values."""
     keys = getattr(section, "key_metrics", None) or []
-    return [Fact(k, section.metrics[k]) for k in keys[:limit] if k in section.metrics]
+    # a number from default inputs never stands as a plain figure
+    tag = " (defaults)" if getattr(section, "illustrative", False) else ""
+    return [Fact(k + tag, section.metrics[k]) for k in keys[:limit] if k in section.metrics]
+
+
+def sources_text(sources: dict[str, str] | None) -> str:
+    """A calculation's input sources in a few words: ``default`` when all agree, else
+    ``α, β: default; y: measured`` (kinds in order of first appearance)."""
+    groups: dict[str, list[str]] = {}
+    for name, kind in (sources or {}).items():
+        groups.setdefault(kind, []).append(name)
+    if len(groups) <= 1:
+        return next(iter(groups), "")
+    return "; ".join(f"{', '.join(names)}: {kind}" for kind, names in groups.items())
 
 
 # A print line of table text in characters (A4 less margins at 8.5 pt) and a cell's
@@ -447,7 +461,8 @@ def add_render_error(audit: Audit, finding: Finding) -> None:
         errors.append(finding)
 
 
-STATUS_LABELS = {"not_assessed": "not assessed"}
+STATUS_LABELS = {"not_assessed": "not assessed", "illustrative": "illustrative (defaults)"}
+ILLUSTRATIVE_LABEL = STATUS_LABELS["illustrative"]
 
 
 def status_label(status: str) -> str:
@@ -456,8 +471,8 @@ def status_label(status: str) -> str:
 
 
 def status_rank(status: str) -> int:
-    """Sort order of a badge: not assessed below pass (nothing was measured to pass)."""
-    return -1 if status == "not_assessed" else severity_rank(status)
+    """Sort order of a badge: not assessed and illustrative below pass (nothing real passed)."""
+    return -1 if status in ("not_assessed", "illustrative") else severity_rank(status)
 
 
 def sorted_findings(audit: Audit, sections: Iterable[Section] | None = None) -> list[Finding]:

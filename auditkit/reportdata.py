@@ -13,7 +13,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from auditkit.rendering import Fact, ReportSettings, format_date, format_number, status_label
+from auditkit.rendering import ILLUSTRATIVE_LABEL, Fact, ReportSettings, format_date, format_number, status_label
 from auditkit.safe_text import redact_paths
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def key_numbers(audit: Audit, kind: str) -> list[Fact]:
         currency = section.data.get("currency") if money else None
         if isinstance(currency, str) and currency:
             label = f"{label} ({currency})"
+        if getattr(section, "illustrative", False):  # from default inputs: never a plain figure
+            label = f"{label}, {ILLUSTRATIVE_LABEL}"
         value = audit.metric(dotted)
         if dotted == "privacy.epsilon" and value is None:
             facts.append(Fact(label, "none (no differential privacy)"))
@@ -185,6 +187,18 @@ def verdict_text(audit: Audit) -> str:
 
 def recommendation(audit: Audit) -> tuple[str, str]:
     """(label, reason) by the documented RECOMMENDATION_RULES, unless valuation gives one."""
+    label, reason = _recommendation(audit)
+    valuation = audit.sections.get("valuation")
+    if valuation is not None and getattr(valuation, "illustrative", False):
+        return (
+            f"{label}, {ILLUSTRATIVE_LABEL}",
+            f"{reason} The valuation rests on default business inputs, so this only illustrates "
+            "the rules; set [valuation] (and [market]) to value this model.",
+        )
+    return label, reason
+
+
+def _recommendation(audit: Audit) -> tuple[str, str]:
     valuation = audit.sections.get("valuation")
     given = valuation.data.get("recommendation") if valuation else None
     if isinstance(given, str) and given:
@@ -217,6 +231,7 @@ class SettingRow:
     key: str
     value: str
     help: str
+    source: str = ""  # who set it: default, model dir, reviewer config, flag or policy
 
 
 def settings_rows(audit: Audit, section: str) -> list[SettingRow]:
@@ -234,7 +249,8 @@ def settings_rows(audit: Audit, section: str) -> list[SettingRow]:
             option = schema.option(key) if schema else None
             value = redact_paths(value, audit.model_dir)  # no local path in a report
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-            rows.append(SettingRow(path.partition(".")[2], shown, option.help if option else ""))
+            source = audit.config.source(path) if hasattr(audit.config, "source") else ""
+            rows.append(SettingRow(path.partition(".")[2], shown, option.help if option else "", source))
 
     values = audit.config.section(section) if audit.config is not None else {}
     walk(section, values if isinstance(values, dict) else {})
@@ -254,7 +270,14 @@ def extra(audit: Audit, kind: str) -> dict[str, Any]:
             "card": card_rows(audit),
         }
     label, reason = recommendation(audit)
+    illustrative = [s.title for s in sections if getattr(s, "illustrative", False)]
     return {
+        "illustrative": (
+            f"{', '.join(illustrative)}: computed from documented defaults, not from business inputs "
+            "given by the reviewer or the model dir; the figures illustrate the method only."
+            if illustrative
+            else ""
+        ),
         "recommendation": label,
         "recommendation_reason": reason,
         "recommendation_rules": RECOMMENDATION_RULES,
@@ -325,4 +348,8 @@ def _report_verdict(audit: Audit, kind: str) -> str:
     assessed = [s.verdict for s in sections if s.assessed]
     if sections and not assessed:
         return "not_assessed"
+    # a report whose every measured section is illustrative (default inputs) says so, not PASS
+    real = [s.verdict for s in sections if s.assessed and not getattr(s, "illustrative", False)]
+    if not real and worst(assessed) == "pass":
+        return "illustrative"
     return worst(assessed)
