@@ -43,6 +43,8 @@ def console() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line without the process: returns the exit code (tests call it)."""
+    from auditkit.isolation import PluginExit
+
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
             print(sanitize(traceback.format_exc()), file=sys.stderr, end="")
         return ExitCode.USAGE_ERROR
+    except PluginExit as exc:  # a plugin tried to end the process while the commands were built
+        print(f"auditkit: error: {exc}", file=sys.stderr)
+        return ExitCode.PLUGIN_ERROR
     except KeyboardInterrupt:
         print("auditkit: interrupted; reports already written are intact", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -151,7 +156,9 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     _add_init(sub)
     _add_plugins(sub)
     _add_hooks(sub)
-    pm.hook.auditkit_add_commands(subparsers=sub)
+    from auditkit.isolation import GuardedCaller  # a plugin's sys.exit() here must not end every command
+
+    GuardedCaller(pm.hook.auditkit_add_commands, "auditkit_add_commands")(subparsers=sub)
     return parser
 
 

@@ -22,7 +22,15 @@ from auditkit.config import CONFIG_FILE, Config, ConfigSection, build_config, co
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, UsageError
 from auditkit.hashing import value_sha256
-from auditkit.isolation import CallOutcome, call_impl, implementations, section_problem
+from auditkit.isolation import (
+    CallOutcome,
+    GuardedCaller,
+    PluginExit,
+    call_impl,
+    call_plain,
+    implementations,
+    section_problem,
+)
 from auditkit.logit_cache import LogitCache, logit_cache_file
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
@@ -115,6 +123,8 @@ class Runner:
             result.error = str(exc)
             result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.USAGE_ERROR
+        except PluginExit as exc:  # a plugin's sys.exit() in a loader or publisher
+            result.error, result.traceback, result.exit_code = str(exc), traceback.format_exc(), ExitCode.PLUGIN_ERROR
         except OSError as exc:
             result.traceback = traceback.format_exc()
             if disk_full(exc):
@@ -258,7 +268,9 @@ class Runner:
     def schemas(self) -> dict[str, ConfigSection]:
         if self._schemas is None:
             impls = implementations(self.pm, "auditkit_config_schema")
-            self._schemas = collect_schemas((impl.function() for impl in impls), (i.plugin_name for i in impls))
+            self._schemas = collect_schemas(
+                (call_plain(i, {}, "auditkit_config_schema") for i in impls), (i.plugin_name for i in impls)
+            )
         return self._schemas
 
     def load_config(self, model_dir: Path) -> Config:
@@ -300,12 +312,13 @@ class Runner:
 
     def _subset(self, hook: str, skip: list[str]) -> Any:
         remove = [self.pm.get_plugin(n) for n in skip if self.pm.has_plugin(n)]
-        return self.pm.subset_hook_caller(hook, remove_plugins=remove) if remove else getattr(self.pm.hook, hook)
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=remove) if remove else getattr(self.pm.hook, hook)
+        return GuardedCaller(caller, hook)  # a plugin's sys.exit() is a plugin error, not the end of the run
 
     def _load_model(self, model_dir: Path, config: Config, skip: list[str]) -> Any:
         try:
             handle = self._subset("auditkit_load_model", skip)(model_dir=model_dir, config=config)
-        except UsageError:
+        except (UsageError, PluginExit):
             raise
         except Exception as exc:
             raise ModelDirError(f"{model_dir}: the model could not be loaded: {type(exc).__name__}: {exc}") from exc
@@ -321,7 +334,8 @@ class Runner:
         use_cache = self.options.use_cache
         if use_cache is None:
             use_cache = bool(config.section("run")["cache"])
-        return bool(use_cache and getattr(handle, "cacheable", True))
+        model_dir = getattr(getattr(handle, "info", None), "path", None)  # no cache inside the delivery
+        return bool(use_cache and getattr(handle, "cacheable", True) and cache.usable(self.options.out, model_dir))
 
     def _attach_logit_cache(self, config: Config, handle: Any) -> LogitCache | None:
         """A handle that keeps the logits of every text it saw gets them from the last run."""
