@@ -104,7 +104,8 @@ def dp_setting(audit: Audit, record: TrainingRecord) -> DpSetting | None:
         if value is None and not required:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            shown = repr(value) if isinstance(value, (int, float)) else f"a {type(value).__name__}"
+            # the record is the model dir's own file: a short, cleaned text may be quoted
+            shown = repr(clean_name(value)) if isinstance(value, str) else repr(value)[:40]
             raise DataError(f"{where}.{key} = {shown}: expected a number")
         return float(value)
 
