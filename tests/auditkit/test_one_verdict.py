@@ -155,14 +155,16 @@ def section_badges(text: str) -> dict[str, str]:
     """Section name → the badge its heading shows, in an HTML report."""
     found = re.findall(
         r'<div class="section-head"><h2 id="section-([\w-]+)-title">.*?</h2>'
-        r'<span class="badge [\w-]+">([A-Z ]+)</span>',
+        r'<span class="badge [\w-]+">([A-Z ()]+)</span>',
         text,
     )
     return {name: label for name, label in found}
 
 
 def label(status: str) -> str:
-    return status.replace("_", " ").upper()
+    from auditkit.rendering import status_label  # "illustrative" reads ILLUSTRATIVE (DEFAULTS)
+
+    return status_label(status).upper()
 
 
 def assert_one_verdict(out: Path, model: Path) -> dict:
