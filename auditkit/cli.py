@@ -154,6 +154,7 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_run(sub)
     _add_init(sub)
+    _add_trust(sub)
     _add_plugins(sub)
     _add_hooks(sub)
     from auditkit.isolation import GuardedCaller  # a plugin's sys.exit() here must not end every command
@@ -175,7 +176,17 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument("--format", dest="formats", help="comma-separated formats: html,pdf,json,md (default: all)")
     run.add_argument("--fail-on", choices=("warn", "fail"), help="lowest verdict that exits with 1 (default: fail)")
-    run.add_argument("--config", type=Path, help="a TOML file that overrides each model dir's auditkit.toml")
+    run.add_argument(
+        "--config",
+        type=Path,
+        help="your TOML file: its values replace the model dir's auditkit.toml for every key it sets",
+    )
+    run.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="your final word (TOML): nothing else, and no model dir, changes what it sets or loosens what it guards",
+    )
     run.add_argument(
         "--set",
         dest="settings",
@@ -217,6 +228,20 @@ def _add_init(sub: Any) -> None:
     init.set_defaults(func=cmd_init)
 
 
+def _add_trust(sub: Any) -> None:
+    trust = sub.add_parser(
+        "trust",
+        help="approve a model dir's auditkit.toml you have read, so it counts as your own",
+        description=(
+            "A model dir's auditkit.toml is the vendor's: it may not name files outside the dir nor weaken the "
+            "audit. Approve it once you have read it; any later change to the file withdraws the approval."
+        ),
+    )
+    trust.add_argument("model_dirs", nargs="+", type=Path, metavar="MODEL_DIR")
+    trust.add_argument("--revoke", action="store_true", help="withdraw the approval instead")
+    trust.set_defaults(func=cmd_trust)
+
+
 def _add_plugins(sub: Any) -> None:
     plugins = sub.add_parser("plugins", help="list plugins: name, version, source, hooks")
     plugins.add_argument("--json", action="store_true", help="a JSON list of objects")
@@ -242,13 +267,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         formats=_formats(args.formats),
         fail_on=args.fail_on,
         config_file=args.config,
+        policy_file=args.policy,
         settings=with_reference(parse_settings(args.settings), args.reference),
         publish=args.publish,
         use_cache=False if args.no_cache else None,
         quiet=args.quiet,
     )
-    if args.config and not args.config.is_file():
-        raise UsageError(f"--config {args.config}: no such file")
+    for flag, path in (("--config", args.config), ("--policy", args.policy)):
+        if path and not path.is_file():
+            raise UsageError(f"{flag} {path}: no such file")
     runner = Runner(args.plugin_manager, options, progress=Progress(quiet=args.quiet))
     results = runner.run(args.paths)
     for result in results:
@@ -288,9 +315,31 @@ def cmd_init(args: argparse.Namespace) -> int:
     )
     schemas = Runner(pm, RunOptions()).schemas()
     result = init_model_dir(request, schemas, pm.hook.auditkit_load_data)
+    from auditkit.trust_store import approve
+
+    approve(result.path)  # the reviewer wrote it: its paths may lead out of the dir
     for note in result.notes:
         print(f"auditkit: {one_line(note)}", file=sys.stderr)  # notes quote column names from the data
     print(f"wrote {one_line(result.path)}")
+    return ExitCode.OK
+
+
+def cmd_trust(args: argparse.Namespace) -> int:
+    from auditkit.config import CONFIG_FILE, read_toml
+    from auditkit.terminal import one_line
+    from auditkit.trust_store import approve, revoke
+
+    for model_dir in args.model_dirs:
+        path = model_dir / CONFIG_FILE
+        if not path.is_file() or path.is_symlink():
+            raise UsageError(f"{path}: no such file (a symlink is never approved); nothing to trust")
+        if args.revoke:
+            revoke(path)
+            print(f"withdrew the approval of {one_line(path)}")
+            continue
+        read_toml(path)  # only a file that parses can be approved
+        approve(path)
+        print(f"approved {one_line(path)}: its present content counts as your own config")
     return ExitCode.OK
 
 

@@ -88,6 +88,7 @@ def auditkit_config_schema() -> list[ConfigSection]:
                 0.0,
                 "seconds one plugin hook may run before it is recorded as an error (0: no limit)",
                 minimum=0,
+                maximum=7 * 24 * 3600,
             ),
             Option("cache", "bool", True, "reuse predictions cached under the output folder"),
             Option(

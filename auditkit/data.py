@@ -17,6 +17,7 @@ from auditkit.errors import DataError
 from auditkit.hashing import file_sha256
 from auditkit.isolation import PluginExit
 from auditkit.model import DatasetInfo
+from auditkit.safe_text import show_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -136,7 +137,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     blank = _blank(frame[cfg["text"]]) if needs_text and token_true is None else np.zeros(len(frame), dtype=bool)
     positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
-        path=str(path),
+        path=show_path(path, model_dir),  # a report never shows the reviewer's folders
         sha256=file_sha256(path),
         rows=len(frame),
         format=_format_of(path, cfg["format"]),

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from auditkit.safe_text import looks_like_path, show_path
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -230,13 +232,16 @@ class ModelInfo:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "path": self.path,
+            # the folder as the reviewer typed it when relative, else its name and a path hash
+            "path": show_path(self.path),
             "sha256": self.sha256,
             "task": self.task,
             "labels": list(self.labels),
             "num_parameters": self.num_parameters,
             "loader": self.loader,
-            "base_model": self.base_model,
+            "base_model": show_path(self.base_model) if self.base_model and looks_like_path(self.base_model) else (
+                self.base_model
+            ),
             "files": list(self.files),
             **{k: jsonable(v) for k, v in self.extra.items()},
         }

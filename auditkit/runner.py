@@ -18,7 +18,19 @@ from typing import Any
 
 from auditkit import cache
 from auditkit._version import __version__
-from auditkit.config import CONFIG_FILE, Config, ConfigSection, build_config, collect_schemas, read_toml
+from auditkit.config import (
+    CONFIG_FILE,
+    FLAG,
+    MODEL_DIR,
+    POLICY,
+    REVIEWER,
+    Config,
+    ConfigSection,
+    Layer,
+    build_config,
+    collect_schemas,
+    read_toml,
+)
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, UsageError
 from auditkit.hashing import value_sha256
@@ -37,8 +49,17 @@ from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, sev
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
 from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 from auditkit.result_cache import results_dir
+from auditkit.trust_rules import vendor_setting_messages
+from auditkit.trust_store import is_approved
 
 DEFAULT_OUT = Path("auditkit-reports")
+
+
+def display_path(path: Path) -> str:
+    """A reviewer's file as reports may name it: as typed when relative and below the
+    working folder, else only its name (no absolute path of the reviewer's machine)."""
+    text = path.as_posix()
+    return text if not path.is_absolute() and ".." not in path.parts else path.name
 
 
 @dataclass
@@ -49,6 +70,7 @@ class RunOptions:
     formats: list[str] | None = None
     fail_on: str | None = None
     config_file: Path | None = None
+    policy_file: Path | None = None  # the reviewer's final word: no model dir may change what it sets
     settings: dict[str, Any] = field(default_factory=dict)  # --set and flag overrides
     publish: str | None = None
     use_cache: bool | None = None
@@ -183,6 +205,11 @@ class Runner:
         )
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())
+        vendor_source = f"{model_dir.name}/{CONFIG_FILE}"
+        for severity, code, message in vendor_setting_messages(config.vendor_settings, vendor_source):
+            audit.findings.append(Finding(severity, code, message))  # type: ignore[arg-type]
+        if any(setting.applied for setting in config.vendor_settings):
+            audit.verdict_notes.append("tolerances set by the model dir")
         for column, count in data.info.missing_sensitive.items():
             audit.findings.append(
                 Finding(
@@ -274,17 +301,27 @@ class Runner:
         return self._schemas
 
     def load_config(self, model_dir: Path) -> Config:
+        """Defaults, then the model dir's file (the vendor's unless the reviewer approved it),
+        then the reviewer's --config, flags and --policy (docs/security.md, "Who sets what")."""
         layers = []
         own = model_dir / CONFIG_FILE
         if own.is_file():
             inside(model_dir, CONFIG_FILE)  # a symlink leading out of the dir is refused
-            layers.append((str(own), read_toml(own)))
+            name = f"{model_dir.name}/{CONFIG_FILE}"
+            if is_approved(own):
+                layers.append(Layer(f"{name} (approved)", read_toml(own), REVIEWER))
+            else:
+                layers.append(Layer(name, read_toml(own), MODEL_DIR))
         if self.options.config_file:
-            layers.append((str(self.options.config_file), read_toml(self.options.config_file)))
+            path = self.options.config_file
+            layers.append(Layer(f"--config {display_path(path)}", read_toml(path), REVIEWER))
         if self.options.settings:
-            layers.append(("command line", self.options.settings))
+            layers.append(Layer("command line", self.options.settings, FLAG))
+        if self.options.policy_file:
+            path = self.options.policy_file
+            layers.append(Layer(f"--policy {display_path(path)}", read_toml(path), POLICY))
         not_loaded = [i.name for i in self.pm.infos.values() if i.status != "loaded"]
-        return build_config(self.schemas(), layers, ignore_sections=not_loaded)
+        return build_config(self.schemas(), layers, ignore_sections=not_loaded, model_dir=model_dir)
 
     def _plugin_load_findings(self) -> list[Finding]:
         """A plugin that failed to load leaves the audit incomplete: say which and why."""

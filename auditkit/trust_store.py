@@ -17,20 +17,13 @@ from pathlib import Path
 from auditkit.config import MAX_CONFIG_BYTES
 from auditkit.errors import UsageError
 from auditkit.outputs import atomic_write_text
+from auditkit.reviewer_home import home
 
 STORE_NAME = "trusted-configs.json"
 
 
-def reviewer_home() -> Path:
-    """The reviewer's auditkit folder: $AUDITKIT_HOME, else $XDG_CONFIG_HOME/auditkit, else ~/.config/auditkit."""
-    if os.environ.get("AUDITKIT_HOME"):
-        return Path(os.environ["AUDITKIT_HOME"])
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "auditkit"
-
-
 def _store() -> Path:
-    return reviewer_home() / STORE_NAME
+    return home() / STORE_NAME
 
 
 def _read() -> dict[str, str]:

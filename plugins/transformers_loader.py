@@ -21,13 +21,14 @@ def auditkit_config_schema() -> ConfigSection:
     return ConfigSection(
         "model",
         [
-            Option("batch_size", "int", 512, "most texts per inference batch", minimum=1),
+            Option("batch_size", "int", 512, "most texts per inference batch", minimum=1, maximum=65_536),
             Option(
                 "batch_tokens",
                 "int",
                 2048,
                 "most word pieces per inference batch (0: no limit); texts of similar length are batched together",
                 minimum=0,
+                maximum=1 << 22,
             ),
             Option(
                 "packed",
@@ -36,14 +37,22 @@ def auditkit_config_schema() -> ConfigSection:
                 "run BERT classifiers on packed, unpadded batches (loaded straight from model.safetensors when "
                 "the dir allows, else checked against the model's own forward at load)",
             ),
-            Option("max_length", "int", 256, "word pieces per text; longer texts are truncated", minimum=8),
+            Option(
+                "max_length",
+                "int",
+                256,
+                "word pieces per text; longer texts are truncated (capped at the model's position limit)",
+                minimum=8,
+                maximum=1 << 20,
+            ),
             Option(
                 "base_model",
                 "str",
                 "",
                 "PEFT/LoRA adapter dirs: path of the local base model (default: base_model_name_or_path)",
+                path=True,
             ),
-            Option("threads", "int", 0, "CPU threads for inference (0: every core)", minimum=0),
+            Option("threads", "int", 0, "CPU threads for inference (0: every core)", minimum=0, maximum=1024),
         ],
         help="How the transformers loader runs the model.",
     )

@@ -103,7 +103,7 @@ def auditkit_config_schema() -> ConfigSection:
                 minimum=0,
                 maximum=200000,
             ),
-            Option("seed", "int", 0, "seed of the Monte Carlo"),
+            Option("seed", "int", 0, "seed of the Monte Carlo", minimum=0, maximum=2**32 - 1),
             Option(
                 "tornado_swing",
                 "float",

@@ -51,6 +51,21 @@ def _check_constraints(value: dict[str, Any]) -> None:
             raise ValueError(f"{name}: a difference tolerance >= 0, e.g. 0.1 (got {tau})")
 
 
+def looser_constraints(value: dict[str, float], reviewer: dict[str, float]) -> bool:
+    """A model dir's constraints are looser when one of the reviewer's is gone, a difference
+    tolerance is larger or a ratio tolerance smaller (trust rules, docs/security.md)."""
+    for name, tau in reviewer.items():
+        if name not in value:
+            return True
+        kind = DISPARITIES.get(name, ("difference", ""))[0]
+        if (kind == "difference" and value[name] > tau) or (kind == "ratio" and value[name] < tau):
+            return True
+    return False
+
+
+SEED_MAX = 2**32 - 1
+
+
 def _check_reference(value: dict[str, Any]) -> None:
     for feature, group in value.items():
         if not isinstance(group, (str, int)) or isinstance(group, bool):
@@ -95,6 +110,7 @@ def schema() -> list[ConfigSection]:
                 dict(DEFAULT_CONSTRAINTS),
                 "disparity → tolerance τ; F_c = min(τ/d, 1) for differences, min(d/τ, 1) for ratios",
                 validate=_check_constraints,
+                weaker=looser_constraints,
             ),
             Option(
                 "token_constraints",
@@ -102,6 +118,7 @@ def schema() -> list[ConfigSection]:
                 dict(DEFAULT_TOKEN_CONSTRAINTS),
                 "the constraints used instead for token-classification models",
                 validate=_check_constraints,
+                weaker=looser_constraints,
             ),
             Option(
                 "min_group_size",
@@ -109,6 +126,8 @@ def schema() -> list[ConfigSection]:
                 30,
                 "groups with fewer rows are flagged as small",
                 minimum=1,
+                maximum=10_000_000,
+                weaker="higher",
             ),
             Option(
                 "small_groups",
@@ -117,12 +136,10 @@ def schema() -> list[ConfigSection]:
                 "groups below min_group_size: exclude (reported and flagged, but they set no disparity "
                 "and so not F) or include (they count)",
                 choices=("include", "exclude"),
+                weaker="later",
             ),
             Option(
-                "intersection",
-                "bool",
-                True,
-                "also measure the intersection of all sensitive features",
+                "intersection", "bool", True, "also measure the intersection of all sensitive features", weaker="fewer"
             ),
             Option(
                 "max_intersection_groups",
@@ -130,12 +147,14 @@ def schema() -> list[ConfigSection]:
                 200,
                 "leave the intersection out when it has more groups than this",
                 minimum=1,
+                maximum=100_000,
             ),
             Option(
                 "intersection_in_score",
                 "bool",
                 False,
                 "let intersectional disparities set F (they are noisier: smaller groups)",
+                weaker="fewer",
             ),
             Option(
                 "reference_groups",
@@ -151,6 +170,7 @@ def schema() -> list[ConfigSection]:
                 50,
                 "a sensitive feature with more distinct values is an input error",
                 minimum=2,
+                maximum=10_000,
             ),
             Option(
                 "bootstrap",
@@ -158,6 +178,7 @@ def schema() -> list[ConfigSection]:
                 1000,
                 "bootstrap replicates for confidence intervals (0: none)",
                 minimum=0,
+                maximum=100_000,
             ),
             Option(
                 "confidence",
@@ -166,6 +187,7 @@ def schema() -> list[ConfigSection]:
                 "confidence level of the intervals",
                 minimum=0.5,
                 maximum=0.999,
+                weaker="higher",
             ),
             Option(
                 "auc_bootstrap",
@@ -173,8 +195,16 @@ def schema() -> list[ConfigSection]:
                 200,
                 "replicates for the AUC-family intervals (row resampling: cost grows with rows; 0: none)",
                 minimum=0,
+                maximum=100_000,
             ),
-            Option("seed", "int", 0, "seed for bootstrap, mitigation split and counterfactual sampling"),
+            Option(
+                "seed",
+                "int",
+                0,
+                "seed for bootstrap, mitigation split and counterfactual sampling",
+                minimum=0,
+                maximum=SEED_MAX,
+            ),
             Option(
                 "mitigation",
                 "bool",
@@ -205,12 +235,14 @@ def schema() -> list[ConfigSection]:
                 "bool",
                 True,
                 "swap identity terms in the texts and re-score (text classifiers)",
+                weaker="fewer",
             ),
             Option(
                 "term_groups",
                 "list[str]",
                 list(shipped_terms()),
                 "term groups to swap: shipped ones or ones defined under terms",
+                weaker="fewer",
             ),
             Option(
                 "terms",
@@ -225,6 +257,7 @@ def schema() -> list[ConfigSection]:
                 300,
                 "texts per term group (a seeded sample when more match)",
                 minimum=1,
+                maximum=1_000_000,
             ),
             Option(
                 "variants_per_text",
@@ -232,6 +265,7 @@ def schema() -> list[ConfigSection]:
                 1,
                 "counterfactuals per text for groups with more than two classes",
                 minimum=1,
+                maximum=100,
             ),
             Option(
                 "max_flip_rate",
@@ -240,25 +274,24 @@ def schema() -> list[ConfigSection]:
                 "flip rates above this are a warning",
                 minimum=0,
                 maximum=1,
+                weaker="higher",
             ),
             Option(
-                "worst_examples",
-                "int",
-                5,
-                "examples with the largest score change to show",
-                minimum=0,
+                "worst_examples", "int", 5, "examples with the largest score change to show", minimum=0, maximum=1_000
             ),
             Option(
                 "pairs_original",
                 "str",
                 "",
                 "CSV of original texts for a paired test (relative to the model dir)",
+                path=True,
             ),
             Option(
                 "pairs_counterfactual",
                 "str",
                 "",
                 "CSV of the same texts with identity terms changed",
+                path=True,
             ),
             Option(
                 "max_pairs",
@@ -266,6 +299,7 @@ def schema() -> list[ConfigSection]:
                 2000,
                 "pairs re-scored from the paired files (a seeded sample when more)",
                 minimum=1,
+                maximum=10_000_000,
             ),
             Option("pairs_key", "str", "", "column that aligns the two files (empty: row order)"),
             Option(

@@ -14,6 +14,12 @@ def _validate_items(items: object) -> None:
 _SEVERITY = ("info", "warn", "fail")
 
 
+def _sigma(value: float) -> None:
+    # below 0.1 dp-accounting's PLD needs tens of GiB (σ = 0.001: 38 GiB) or divides by zero
+    if 0 < value < 0.1:
+        raise ValueError("0 (read training.json) or a number from 0.1 to 1e6")
+
+
 def _looser_limit(value: float, reviewer: float) -> bool:
     """A limit where 0 means none: looser when higher, or 0 against a set one."""
     return (value == 0 and reviewer > 0) or (reviewer > 0 and value > reviewer)
@@ -39,6 +45,7 @@ def privacy_schema() -> list[ConfigSection]:
                 0.0,
                 "privacy budget: fail when the model's ε (PLD) is above it, warn above 80 % (0: no budget)",
                 minimum=0,
+                maximum=1000,
                 weaker=_looser_limit,
             ),
         ],
@@ -53,6 +60,8 @@ def privacy_schema() -> list[ConfigSection]:
                 0.0,
                 "DP-SGD noise multiplier σ (0: read the dp block of training.json)",
                 minimum=0,
+                maximum=1e6,
+                validate=_sigma,
             ),
             Option(
                 "sample_rate",
@@ -63,17 +72,29 @@ def privacy_schema() -> list[ConfigSection]:
                 maximum=1,
             ),
             Option(
-                "batch_size", "int", 0, "expected batch size, with dataset_size, in place of sample_rate", minimum=0
+                "batch_size",
+                "int",
+                0,
+                "expected batch size, with dataset_size, in place of sample_rate",
+                minimum=0,
+                maximum=10**9,
             ),
             Option("dataset_size", "int", 0, "number of training examples, with batch_size", minimum=0),
-            Option("steps", "int", 0, "number of noisy steps (0: from epochs)", minimum=0),
-            Option("epochs", "float", 0.0, "epochs, in place of steps: steps = ceil(epochs / q)", minimum=0),
+            Option("steps", "int", 0, "number of noisy steps (0: from epochs)", minimum=0, maximum=10_000_000),
+            Option(
+                "epochs",
+                "float",
+                0.0,
+                "epochs, in place of steps: steps = ceil(epochs / q)",
+                minimum=0,
+                maximum=1_000_000,
+            ),
             Option(
                 "delta",
                 "float",
                 1e-5,
                 "δ at which ε is reported (the record's δ wins when it has one)",
-                minimum=1e-300,
+                minimum=1e-12,
                 maximum=0.5,
                 weaker="higher",
             ),
@@ -148,9 +169,14 @@ def privacy_schema() -> list[ConfigSection]:
             Option("text", "str", "", "text column of those files (empty: [data] text)"),
             Option("label", "str", "", "label column of those files (empty: [data] label)"),
             Option(
-                "sample_size", "int", 500, "members and non-members each (0: as many as the smaller set)", minimum=0
+                "sample_size",
+                "int",
+                500,
+                "members and non-members each (0: as many as the smaller set)",
+                minimum=0,
+                maximum=1_000_000,
             ),
-            Option("seed", "int", 0, "seed for the balanced samples"),
+            Option("seed", "int", 0, "seed for the balanced samples", minimum=0, maximum=2**32 - 1),
             Option(
                 "warn_auc",
                 "float",

@@ -91,12 +91,19 @@ def test_disable_plugin_flag_and_config(tiny_model_dir: Path, tmp_path: Path) ->
     assert result.exit_code in (0, 1), result.stderr
     names = [p["name"] for p in read_audit_json(out / "tox-v3" / "audit.json")["plugins"]]
     assert "policy" not in names and "transformers" in names
-    # the same through [run] disable in the model's own config
+    # the same through [run] disable in the reviewer's --config
+    mine = tmp_path / "reviewer.toml"
+    mine.write_text('[run]\ndisable = ["policy"]\n')
+    result = run_cli(["run", tiny_model_dir, "--config", mine, "--out", out, "--format", "json"])
+    names = [p["name"] for p in read_audit_json(out / "tox-v3" / "audit.json")["plugins"]]
+    assert "policy" not in names
+    # but not through the model dir's own file: the vendor may not leave part of the audit out
     toml = tiny_model_dir / "auditkit.toml"
     toml.write_text(toml.read_text() + '\n[run]\ndisable = ["policy"]\n')
     result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json"])
-    names = [p["name"] for p in read_audit_json(out / "tox-v3" / "audit.json")["plugins"]]
-    assert "policy" not in names
+    audit = read_audit_json(out / "tox-v3" / "audit.json")
+    assert "policy" in [p["name"] for p in audit["plugins"]]
+    assert [f["code"] for f in audit["findings"]].count("vendor-setting-ignored") == 1
 
 
 def test_essential_plugin_cannot_be_disabled(tiny_model_dir: Path, tmp_path: Path) -> None:

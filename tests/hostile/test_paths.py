@@ -9,6 +9,7 @@ the reviewer can read that in the config, while a symlink hides where it leads.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -86,22 +87,27 @@ def test_symlink_inside_the_dir_is_fine(tiny_model_dir: Path, audit_run) -> None
 def test_explicit_data_path_outside_is_allowed_and_recorded(
     tiny_model_dir: Path, outside: Path, audit_run, form: str
 ) -> None:
-    """What `auditkit init --data ../eval.csv` writes: readable in the config, so allowed."""
+    """The reviewer may name a data file outside the dir (--set, --config, or a file they
+    wrote with `auditkit init --data ../eval.csv`); the vendor's own auditkit.toml may not."""
     data = outside / "eval.csv"
     shutil.move(tiny_model_dir / "eval.csv", data)
     value = os.path.relpath(data, tiny_model_dir) if form == "relative" else str(data)
     toml = tiny_model_dir / "auditkit.toml"
     toml.write_text(toml.read_text().replace('"eval.csv"', f'"{value}"'))
-    audit = audit_run(tiny_model_dir).audit()
-    assert Path(audit["dataset"]["path"]).resolve() == data.resolve(), "the report says which file was read"
+    audit_run(tiny_model_dir).usage_error("[data] path", "outside the model dir", "auditkit trust")
+    toml.write_text(toml.read_text().replace(f'"{value}"', '"eval.csv"'))
+    audit = audit_run(tiny_model_dir, "--set", f"data.path={json.dumps(str(data))}").audit()
     assert audit["dataset"]["rows"] == 120
+    assert str(outside) not in json.dumps(audit), "no absolute path of the reviewer's machine in the report"
+    assert audit["dataset"]["path"].startswith("eval.csv"), "the report names the file read, without its folder"
 
 
 def test_special_files_are_not_data(tiny_model_dir: Path, audit_run) -> None:
     """/dev/zero would never end; a FIFO would block: only regular files are read."""
     toml = tiny_model_dir / "auditkit.toml"
     toml.write_text(toml.read_text().replace('"eval.csv"', '"/dev/zero"'))
-    audit_run(tiny_model_dir).usage_error("[data] path", "not a regular file")
+    audit_run(tiny_model_dir).usage_error("[data] path", "outside the model dir")  # the vendor may not name it
+    audit_run(tiny_model_dir, "--set", 'data.path="/dev/zero"').usage_error("[data] path", "not a regular file")
     os.mkfifo(tiny_model_dir / "pipe.csv")
     toml.write_text(toml.read_text().replace('"/dev/zero"', '"pipe.csv"'))
     audit_run(tiny_model_dir).usage_error("[data] path", "not a regular file")

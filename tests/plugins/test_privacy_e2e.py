@@ -145,4 +145,4 @@ def test_incomplete_dp_config_is_a_usage_error(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "privacy" in line]
     assert len(lines) == 1
-    assert f"{model / 'auditkit.toml'}: [privacy.dp]: give sample_rate, or batch_size and dataset_size" in lines[0]
+    assert "m/auditkit.toml: [privacy.dp]: give sample_rate, or batch_size and dataset_size" in lines[0]

@@ -69,7 +69,7 @@ def auditkit_config_schema() -> ConfigSection:
                 maximum=20000,
             ),
             Option("confidence", "float", 0.95, "level of the bootstrap intervals", minimum=0.5, maximum=0.999),
-            Option("seed", "int", 0, "seed of the bootstrap"),
+            Option("seed", "int", 0, "seed of the bootstrap", minimum=0, maximum=2**32 - 1),
         ],
         help="Calibration: do predicted probabilities match observed frequencies, overall and per group?",
     )
