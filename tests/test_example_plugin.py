@@ -132,7 +132,7 @@ def test_config_errors_name_file_and_key(plugin_autoload, tiny_model_dir: Path, 
         handle.write('\n[calibration]\nmax_ece = "ten percent"\n')
     result = run_cli(["run", tiny_model_dir, "--out", tmp_path / "out", "--format", "json", *SLOW])
     assert result.exit_code == 2
-    assert f"{config}: [calibration] max_ece = 'ten percent': expected a number" in result.stderr
+    assert "tox-v3/auditkit.toml: [calibration] max_ece = 'ten percent': expected a number" in result.stderr
 
 
 def test_init_writes_its_section(plugin_autoload, tmp_path: Path, tiny_model_template: Path) -> None:

@@ -75,9 +75,10 @@ def test_lora_with_head_on_a_plain_encoder(tmp_path: Path) -> None:
     peft_model.save_pretrained(adapter_dir)
     frame = sentiment_frame(n=30)
     frame["label"] = [i % 3 for i in range(len(frame))]
-    _write_audit_files(adapter_dir, frame, f'[model]\nbase_model = "{base_dir}"\n')
+    _write_audit_files(adapter_dir, frame)
 
-    run = run_audit(adapter_dir, tmp_path / "out")
+    # the base model lies outside the adapter dir: the reviewer names it, not the adapter's own config
+    run = run_audit(adapter_dir, tmp_path / "out", settings={"model": {"base_model": str(base_dir)}})
     assert run.error is None, run.error
     assert run.audit.model.labels == ["LABEL_0", "LABEL_1", "LABEL_2"]
     expected = _proba(peft_model.eval(), AutoTokenizer.from_pretrained(base_dir), frame["text"])
