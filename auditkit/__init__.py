@@ -9,10 +9,7 @@ from __future__ import annotations
 import pluggy
 
 from auditkit._version import __version__
-from auditkit.compat import HOOK_API_VERSION as __hook_api_version__
-from auditkit.config import Config, ConfigSection, Option
-from auditkit.errors import ConfigError, DataError, ExitCode, ModelDirError, UsageError
-from auditkit.model import (
+from auditkit.audit import (
     Audit,
     Calculation,
     Chart,
@@ -23,6 +20,9 @@ from auditkit.model import (
     Section,
     Table,
 )
+from auditkit.compat import HOOK_API_VERSION as __hook_api_version__
+from auditkit.config import Config, ConfigSection, Option
+from auditkit.errors import ConfigError, DataError, ExitCode, ModelDirError, UsageError
 
 hookimpl = pluggy.HookimplMarker("auditkit")
 

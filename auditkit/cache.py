@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditkit import reviewer_home
+from auditkit.audit import Predictions
 from auditkit.hashing import value_sha256
-from auditkit.model import Predictions
 
 if TYPE_CHECKING:
     import pandas as pd

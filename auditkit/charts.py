@@ -1,7 +1,7 @@
 """One chart style for every plugin: matplotlib → lean, safe inline SVG with a text alternative.
 
 Plugins draw on a figure from :func:`new_figure` and turn it into a
-:class:`~auditkit.model.Chart` with :func:`to_chart`. matplotlib is imported here only
+:class:`~auditkit.audit.Chart` with :func:`to_chart`. matplotlib is imported here only
 when a chart is drawn, never at start-up.
 
 Why the SVG is post-processed (:func:`clean_svg`): weasyprint lays out inline SVG through
@@ -21,7 +21,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
-from auditkit.model import Chart
+from auditkit.audit import Chart
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

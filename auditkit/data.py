@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditkit.audit import DatasetInfo
 from auditkit.config import Config
 from auditkit.errors import DataError
 from auditkit.hashing import file_sha256
 from auditkit.isolation import PluginExit
-from auditkit.model import DatasetInfo
 from auditkit.safe_text import show_path
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from auditkit.audit import Audit, Section
     from auditkit.config import Config, ConfigSection
-    from auditkit.model import Audit, Section
 
 hookspec = pluggy.HookspecMarker("auditkit")
 
@@ -70,7 +70,7 @@ def auditkit_load_model(model_dir: Path, config: Config) -> Any:
     """Load the model in ``model_dir`` and return a model handle, or ``None``.
 
     Return ``None`` when the directory is not in a format this plugin knows, so the next
-    loader can try. A handle has an ``info`` attribute (:class:`auditkit.model.ModelInfo`)
+    loader can try. A handle has an ``info`` attribute (:class:`auditkit.audit.ModelInfo`)
     and a ``predict(frame, config) -> Predictions`` method; ``cache_key()`` (optional)
     returns a string that changes whenever predictions could change. Raise
     :class:`auditkit.errors.ModelDirError` for a directory that is recognised but unsafe
@@ -96,7 +96,7 @@ def auditkit_load_data(spec: dict[str, Any], config: Config) -> pd.DataFrame | N
 
 @hookspec
 def auditkit_assess(audit: Audit) -> Section | list[Section] | None:
-    """Measure one thing about the model and return a :class:`auditkit.model.Section`.
+    """Measure one thing about the model and return a :class:`auditkit.audit.Section`.
 
     Runs after the model has predicted on the evaluation data: ``audit.frame``,
     ``audit.y_true`` and ``audit.predictions`` are set (``audit.predictions`` is ``None``
@@ -118,7 +118,7 @@ def auditkit_value(audit: Audit) -> Section | list[Section] | None:
 
 @hookspec
 def auditkit_policy(audit: Audit) -> list[Any] | None:
-    """Return extra :class:`auditkit.model.Finding` objects that judge the whole audit.
+    """Return extra :class:`auditkit.audit.Finding` objects that judge the whole audit.
 
     Runs after every assess and value hook, before rendering. Use it for rules that
     span sections (e.g. a minimum accuracy together with a fairness score).
@@ -141,7 +141,7 @@ def auditkit_pii_recognizers() -> list[Any] | None:
     masked), ``priority`` (int, default 0: where spans of two recognizers overlap, the
     higher priority keeps the span) and ``requires_regex`` (a compiled pattern every match
     contains, such as a digit: texts without it are not given to ``find``).
-    ``auditkit_plugins.privacy.recognizers.RegexRecognizer`` builds one from a pattern, a
+    ``auditkit.plugins.assess.privacy.recognizers.RegexRecognizer`` builds one from a pattern, a
     validator (e.g. a checksum), a mask and ``requires``. The built-in
     recognizers come through this hook too; ``[privacy.pii] recognizers`` picks by name.
     Raw values never leave the scan: reports show counts and masked examples only.

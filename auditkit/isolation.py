@@ -19,8 +19,8 @@ from typing import Any
 
 import pluggy
 
+from auditkit.audit import Calculation, Chart, Finding, Section, Table
 from auditkit.errors import UsageError
-from auditkit.model import Calculation, Chart, Finding, Section, Table
 
 
 @dataclass

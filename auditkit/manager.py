@@ -2,7 +2,7 @@
 
 The manager is made by :func:`get_plugin_manager`, never at import time. Every plugin,
 built-in or third-party, comes in through :meth:`AuditkitPluginManager.add_plugin`, and
-auditkit keeps its own record (:class:`~auditkit.model.PluginInfo`) of where each came
+auditkit keeps its own record (:class:`~auditkit.audit.PluginInfo`) of where each came
 from instead of reading pluggy's private state.
 """
 
@@ -19,7 +19,7 @@ import pluggy
 
 from auditkit import hookspecs
 from auditkit._version import __version__
-from auditkit.model import PluginInfo
+from auditkit.audit import PluginInfo
 
 PROJECT = "auditkit"
 ENTRY_POINT_GROUP = "auditkit"
@@ -28,21 +28,21 @@ AUTOLOAD_ENV = "AUDITKIT_DISABLE_PLUGIN_AUTOLOAD"
 # name → module. One list, registered by the same path a third-party plugin takes.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("core", "auditkit.coreplugin"),
-    ("tabular", "auditkit_plugins.tabular_data"),
-    ("transformers", "auditkit_plugins.transformers_loader"),
-    ("predictions", "auditkit_plugins.predictions_loader"),
-    ("training", "auditkit_plugins.training"),
-    ("fairness", "auditkit_plugins.fairness"),
-    ("privacy", "auditkit_plugins.privacy"),
-    ("market", "auditkit_plugins.market"),
-    ("valuation", "auditkit_plugins.valuation"),
-    ("policy", "auditkit_plugins.policy"),
+    ("tabular", "auditkit.plugins.loaders.tabular"),
+    ("transformers", "auditkit.plugins.loaders.transformers_model"),
+    ("predictions", "auditkit.plugins.loaders.predictions"),
+    ("training", "auditkit.plugins.assess.training"),
+    ("fairness", "auditkit.plugins.assess.fairness"),
+    ("privacy", "auditkit.plugins.assess.privacy"),
+    ("market", "auditkit.plugins.value.market"),
+    ("valuation", "auditkit.plugins.value.valuation"),
+    ("policy", "auditkit.plugins.policy.thresholds"),
     # both trylast; pluggy calls a later-registered trylast impl later: markdown, then json
-    ("markdown", "auditkit_plugins.markdown_report"),
-    ("json", "auditkit_plugins.json_report"),
-    ("html", "auditkit_plugins.html_report"),
-    ("pdf", "auditkit_plugins.pdf_report"),
-    ("publish", "auditkit_plugins.publish"),
+    ("markdown", "auditkit.plugins.render.markdown_report"),
+    ("json", "auditkit.plugins.render.json_report"),
+    ("html", "auditkit.plugins.render.html_report"),
+    ("pdf", "auditkit.plugins.render.pdf_report"),
+    ("publish", "auditkit.plugins.publish.directory"),
 )
 
 # Plugins without which auditkit cannot run at all; `-p no:` refuses them.

@@ -1,7 +1,7 @@
 """Rendering machinery shared by the HTML, PDF and Markdown renderers.
 
 Templates are found through one loader: plugin folders (from ``auditkit_template_dirs``)
-first, then the built-in ``auditkit_templates`` package; ``default:NAME`` always means
+first, then the built-in ``auditkit.templates`` package; ``default:NAME`` always means
 the built-in template, so an override can extend the original. Autoescaping is on for
 every template. Each section renders through its own partial on its own, so a failing
 partial becomes an error card (and an ``error`` finding) instead of a lost report.
@@ -18,7 +18,7 @@ the SVG layout time). matplotlib's default SVG (``svg.fonttype = "path"``: every
 little. Data tables: the automatic table layout measures every cell's smallest and
 largest width (a text layout each, twice) before laying it out, a fifth of a long
 report's time, so they get a fixed layout with :func:`column_shares`. The two PDFs are
-laid out side by side (:func:`auditkit_plugins.pdf_report.htmls_to_pdfs`).
+laid out side by side (:func:`auditkit.plugins.render.pdf_report.htmls_to_pdfs`).
 benchmarks/bench_reports.py measures all of it on the demo audit.
 """
 
@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from auditkit import __version__
+from auditkit.audit import Chart, Finding, Section, severity_rank
 from auditkit.charts import UnsafeSVG, clean_svg
 from auditkit.config import ConfigSection, Option
-from auditkit.model import Chart, Finding, Section, severity_rank
 
 if TYPE_CHECKING:
     import jinja2
 
-    from auditkit.model import Audit
+    from auditkit.audit import Audit
 
 GENERIC_PARTIAL = "section.html.j2"
 ERROR_PARTIAL = "error_card.html.j2"
@@ -116,9 +116,9 @@ def report_settings(audit: Audit) -> ReportSettings:
 
 
 def builtin_template_dir() -> Path:
-    import auditkit_templates
+    import auditkit.templates
 
-    return Path(auditkit_templates.__file__).parent
+    return Path(auditkit.templates.__file__).parent
 
 
 def collect_template_dirs(hook: Any, infos: dict[str, Any] | None = None) -> list[str]:
@@ -451,7 +451,7 @@ def add_render_error(audit: Audit, finding: Finding) -> None:
     """Record a problem met while writing a report, once per (code, section, message).
 
     Renderers read the audit and write files; this list is the one thing they may add to
-    (the verdict is fixed before they run: :meth:`auditkit.model.Audit.finalize`).
+    (the verdict is fixed before they run: :meth:`auditkit.audit.Audit.finalize`).
     """
     errors = getattr(audit, "render_errors", None)
     if errors is None:  # an Audit-like object built by hand without the field

@@ -17,7 +17,7 @@ from auditkit.rendering import ILLUSTRATIVE_LABEL, Fact, ReportSettings, format_
 from auditkit.safe_text import redact_paths
 
 if TYPE_CHECKING:
-    from auditkit.model import Audit, Finding
+    from auditkit.audit import Audit, Finding
 
 # (dotted metric, label, report, is money). Cross-section names are contracts (DESIGN.md).
 KEY_METRICS: tuple[tuple[str, str, str, bool], ...] = (
@@ -342,7 +342,7 @@ def index_rows(audits: list[Audit] | tuple[Audit, ...]) -> list[IndexRow]:
 def _report_verdict(audit: Audit, kind: str) -> str:
     """The worst verdict of the sections that measured something; ``not_assessed`` when none did
     (a report whose every section was skipped is not a pass)."""
-    from auditkit.model import worst
+    from auditkit.audit import worst
 
     sections = audit.ordered_sections(kind)
     assessed = [s.verdict for s in sections if s.assessed]

@@ -18,6 +18,7 @@ from typing import Any
 
 from auditkit import cache
 from auditkit._version import __version__
+from auditkit.audit import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.config import (
     CONFIG_FILE,
     FLAG,
@@ -45,7 +46,6 @@ from auditkit.isolation import (
 )
 from auditkit.logit_cache import LogitCache, logit_cache_file
 from auditkit.manager import AuditkitPluginManager
-from auditkit.model import Audit, Finding, PluginInfo, Predictions, Section, severity_rank
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
 from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 from auditkit.result_cache import results_dir

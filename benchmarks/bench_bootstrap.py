@@ -32,15 +32,15 @@ from bench_group_metrics import make_data
 
 
 def auditkit(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame, n_boot: int) -> object:
-    from auditkit_plugins.fairness.api import group_fairness
+    from auditkit.plugins.assess.fairness.api import group_fairness
 
     return group_fairness(y, yhat, frame, classes=["0", "1"], positive="1", bootstrap=n_boot, seed=1)
 
 
 def bootstrap_stage(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame, n_boot: int):
     """The bootstrap alone, from the cell table a call has already built: draws → intervals."""
-    from auditkit_plugins.fairness import assess, engine
-    from auditkit_plugins.fairness.groups import build_groupings
+    from auditkit.plugins.assess.fairness import assess, engine
+    from auditkit.plugins.assess.fairness.groups import build_groupings
 
     inputs = assess.label_inputs(y, yhat, ["0", "1"], "1")
     groupings = build_groupings(frame, ["a", "b"])

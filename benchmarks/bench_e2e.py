@@ -82,8 +82,8 @@ def grow_madlibs(frame: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
 
 def write_full_audit_config(model: Path) -> None:
     """The demo's audit settings without --quick's sampling: every row is audited."""
-    from auditkit_plugins.training.demo import audit_config
-    from auditkit_plugins.training.records import toml_document
+    from auditkit.plugins.assess.training.demo import audit_config
+    from auditkit.plugins.assess.training.records import toml_document
 
     (model / "auditkit.toml").write_text(toml_document(audit_config(pairs=True), []), encoding="utf-8")
 

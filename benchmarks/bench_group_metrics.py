@@ -61,7 +61,7 @@ def run_metricframe(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame) -> tup
 
 
 def run_auditkit(y: np.ndarray, yhat: np.ndarray, frame: pd.DataFrame) -> object:
-    from auditkit_plugins.fairness.api import group_fairness
+    from auditkit.plugins.assess.fairness.api import group_fairness
 
     return group_fairness(y, yhat, frame[["a", "b"]], classes=["0", "1"], positive="1", bootstrap=0)
 

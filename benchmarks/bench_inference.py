@@ -65,8 +65,8 @@ def load_texts(n: int) -> list[str]:
 
 
 def auditkit_handle(model_dir: Path) -> Any:
-    from auditkit_plugins.hf.loading import load_handle
-    from auditkit_plugins.transformers_loader import auditkit_config_schema
+    from auditkit.plugins.loaders.hf.loading import load_handle
+    from auditkit.plugins.loaders.transformers_model import auditkit_config_schema
 
     from auditkit.config import Config
 

@@ -4,7 +4,7 @@ Each run is a fresh process (warm file cache), as ``auditkit run`` starts one, t
 MiniLM classifier dir (built as in bench_inference.py) and predicts one text:
 
 - auditkit now: ``load_handle`` takes a plain BERT classifier straight from
-  model.safetensors and tokenizer.json (plugins/hf/direct.py), transformers never imported;
+  model.safetensors and tokenizer.json (plugins/loaders/hf/direct.py), transformers never imported;
 - auditkit through transformers: the same handle with the direct path switched off, so the
   model and tokenizer load with ``from_pretrained`` (what every other dir does);
 - what a user writes: ``AutoTokenizer`` / ``AutoModelForSequenceClassification``
@@ -34,8 +34,8 @@ AUDITKIT = """
 import json, sys
 from pathlib import Path
 from auditkit.config import Config
-from auditkit_plugins.hf import direct, loading
-from auditkit_plugins.transformers_loader import auditkit_config_schema
+from auditkit.plugins.loaders.hf import direct, loading
+from auditkit.plugins.loaders.transformers_model import auditkit_config_schema
 if sys.argv[2] == "off":
     direct.plan = lambda *a, **k: (None, "switched off by the benchmark")
 handle = loading.load_handle(Path(sys.argv[1]), Config(values={"model": auditkit_config_schema().defaults()}))

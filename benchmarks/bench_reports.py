@@ -55,8 +55,8 @@ def demo_model(model_dir: Path | None) -> Path:
             return cache
     except (OSError, ValueError):
         pass
-    from auditkit_plugins.training import demo
-    from auditkit_plugins.training.pipeline import train
+    from auditkit.plugins.assess.training import demo
+    from auditkit.plugins.assess.training.pipeline import train
 
     start = time.perf_counter()
     options = demo.demo_options(cache, quick=True, seed=42, progress=False, pairs=demo.counterfactual_supported())
@@ -117,7 +117,7 @@ def variant(audit: Any, svgs: dict[str, str] | None = None, sanitise: bool = Tru
     """Render ``audit`` another way: other chart SVGs (``sanitise=False``: inlined as they
     are), automatic table layout, ``workers`` PDF worker processes (0: one after the other;
     ``None``: as many as auditkit finds free cores for)."""
-    from auditkit_plugins import pdf_report
+    from auditkit.plugins.render import pdf_report
     from markupsafe import Markup
 
     import auditkit.rendering as rendering
@@ -144,7 +144,7 @@ def variant(audit: Any, svgs: dict[str, str] | None = None, sanitise: bool = Tru
 
 def render_step(audit: Any, out: Path) -> Callable[[], None]:
     """The render step of ``auditkit run`` for html and pdf: two HTML files, two PDFs."""
-    from auditkit_plugins import html_report, pdf_report
+    from auditkit.plugins.render import html_report, pdf_report
 
     formats = ["html", "pdf"]
 
@@ -162,7 +162,7 @@ def early_worker() -> None:
     the PDF worker; the audit takes seconds, so it is ready when the render step begins."""
     import time
 
-    from auditkit_plugins import pdf_report
+    from auditkit.plugins.render import pdf_report
 
     pdf_report.auditkit_render_prepare(formats=["pdf"])
     time.sleep(3)
@@ -186,7 +186,7 @@ def svg_shape(svgs: list[str]) -> str:
 
 def charts_pdf(svgs: list[str]) -> Callable[[], None]:
     """One PDF with the given SVGs inline, nothing else on the page."""
-    from auditkit_plugins.pdf_report import html_to_pdf
+    from auditkit.plugins.render.pdf_report import html_to_pdf
 
     body = "".join(f'<figure style="break-inside: avoid">{re.sub(r"^.*?(?=<svg)", "", s, flags=re.S)}</figure>'
                    for s in svgs)
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 med = table.row(name, _bench.timed(render, runs, cpu, before=early_worker if early else None),
                                 base, _cpu(cpu))
             base = base or med
-        from auditkit_plugins.pdf_report import _free_cores
+        from auditkit.plugins.render.pdf_report import _free_cores
 
         print(f"{'':60} target {TARGET:.1f} s: {'met' if med <= TARGET else 'MISSED'}; at this load auditkit "
               f"would start {min(_free_cores(), 1)} worker process(es)")

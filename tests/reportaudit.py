@@ -15,10 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditkit.charts import FAIL_COLOR, PALETTE, new_figure, to_chart
-from auditkit.config import ConfigSection, Option, build_config
-from auditkit.coreplugin import auditkit_config_schema as core_schema
-from auditkit.model import (
+from auditkit.audit import (
     Audit,
     Calculation,
     Chart,
@@ -29,6 +26,9 @@ from auditkit.model import (
     Section,
     Table,
 )
+from auditkit.charts import FAIL_COLOR, PALETTE, new_figure, to_chart
+from auditkit.config import ConfigSection, Option, build_config
+from auditkit.coreplugin import auditkit_config_schema as core_schema
 from auditkit.rendering import report_config_schema
 
 CREATED = "2024-05-01T12:00:00+00:00"

@@ -77,7 +77,7 @@ def test_console_script_discovers_it_and_stays_light() -> None:
 def _html_renderer() -> bool:
     import importlib.util
 
-    return importlib.util.find_spec("auditkit_plugins.html_report") is not None
+    return importlib.util.find_spec("auditkit.plugins.render.html_report") is not None
 
 
 # the HTML half runs as soon as the reports engineer's renderer is on main

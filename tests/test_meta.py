@@ -30,7 +30,7 @@ def _modules() -> list[str]:
     names = [f"auditkit.{p.stem}" for p in (ROOT / "auditkit").glob("*.py") if p.stem != "__init__"]
     for path in (ROOT / "plugins").rglob("*.py"):
         parts = path.relative_to(ROOT / "plugins").with_suffix("").parts
-        names.append(".".join(("auditkit_plugins", *[p for p in parts if p != "__init__"])))
+        names.append(".".join(("auditkit.plugins", *[p for p in parts if p != "__init__"])))
     return sorted(set(names))
 
 

@@ -86,7 +86,7 @@ def test_tutorial_wheel_holds_the_entry_point_and_the_template(tutorial_package:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("auditkit_plugins.html_report") is None,
+    importlib.util.find_spec("auditkit.plugins.render.html_report") is None,
     reason="the built-in HTML renderer is not on this branch yet",
 )
 def test_tutorial_partial_is_used_in_the_report(

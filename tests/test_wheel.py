@@ -32,10 +32,10 @@ def test_wheel_contains_plugins_and_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     plugin_dirs = [p for p in (ROOT / "plugins").rglob("*.py") if "__pycache__" not in p.parts]
     for path in plugin_dirs:
-        assert f"auditkit_plugins/{path.relative_to(ROOT / 'plugins').as_posix()}" in names
+        assert f"auditkit/plugins/{path.relative_to(ROOT / 'plugins').as_posix()}" in names
     for path in (ROOT / "templates").rglob("*"):
         if path.is_file() and path.suffix in (".j2", ".css", ".html"):
-            assert f"auditkit_templates/{path.relative_to(ROOT / 'templates').as_posix()}" in names
+            assert f"auditkit/templates/{path.relative_to(ROOT / 'templates').as_posix()}" in names
     assert "auditkit/py.typed" in names
     for path in (ROOT / "auditkit").glob("*.py"):
         assert f"auditkit/{path.name}" in names
@@ -46,7 +46,7 @@ def test_every_plugin_package_is_listed_for_setuptools() -> None:
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     for init in (ROOT / "plugins").rglob("__init__.py"):
-        package = ".".join(("auditkit_plugins", *init.parent.relative_to(ROOT / "plugins").parts))
+        package = ".".join(("auditkit.plugins", *init.parent.relative_to(ROOT / "plugins").parts))
         assert package in listed, f"add {package!r} to [tool.setuptools] packages in pyproject.toml"
 
 
@@ -71,8 +71,8 @@ def test_audit_from_the_installed_wheel(wheel: Path, tmp_path: Path, tiny_model_
         [
             python,
             "-c",
-            "import auditkit, auditkit_plugins, auditkit_templates; "
-            "print(auditkit.__file__); print(auditkit_templates.__file__)",
+            "import auditkit, auditkit.plugins, auditkit.templates; "
+            "print(auditkit.__file__); print(auditkit.templates.__file__)",
         ],
         text=True,
         cwd=tmp_path,

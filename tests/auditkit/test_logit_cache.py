@@ -74,14 +74,14 @@ def test_unreadable_or_mismatched_entries_are_misses(tmp_path: Path) -> None:
 
 
 def test_unchanged_rerun_runs_the_model_on_nothing(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    from auditkit_plugins.hf import loading
-    from auditkit_plugins.hf.handle import TransformersHandle
+    from auditkit.plugins.loaders.hf import loading
+    from auditkit.plugins.loaders.hf.handle import TransformersHandle
 
     seen: list[int] = []
     builds: list[Path] = []
     build, load_direct = loading._build_model, loading.direct.load
     monkeypatch.setattr(loading, "_build_model", lambda path, *a: builds.append(path) or build(path, *a))
-    # a plain BERT dir loads straight from its files (plugins/hf/direct.py), not through _build_model
+    # a plain BERT dir loads straight from its files (plugins/loaders/hf/direct.py), not through _build_model
     monkeypatch.setattr(loading.direct, "load", lambda plan: builds.append(plan.weights) or load_direct(plan))
     original = TransformersHandle._model_logits
 

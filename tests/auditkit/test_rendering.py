@@ -9,8 +9,8 @@ import pytest
 from reportaudit import ACCURACY, REPORT_ID, build_report_audit, use_template_folder
 
 from auditkit import hookimpl
+from auditkit.audit import Section
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Section
 from auditkit.rendering import (
     RENDER_ERROR_CODE,
     collect_template_dirs,

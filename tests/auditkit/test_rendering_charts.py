@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from auditkit.audit import Chart
 from auditkit.charts import SVG_NS, UnsafeSVG, clean_svg, new_figure, to_chart
-from auditkit.model import Chart
 from auditkit.rendering import chart_svg
 
 
@@ -217,7 +217,7 @@ def test_fast_svg_draws_what_matplotlibs_default_svg_draws() -> None:
 
 def test_plugin_charts_keep_their_data(monkeypatch) -> None:
     """A real plugin chart (the valuation waterfall): same bars, labels and values as the reference."""
-    from auditkit_plugins.business.charts import waterfall_chart
+    from auditkit.plugins.value.business.charts import waterfall_chart
 
     import auditkit.charts as charts
 

@@ -113,7 +113,7 @@ def test_essential_plugin_cannot_be_disabled(tiny_model_dir: Path, tmp_path: Pat
 
 
 def test_cache_second_run_does_no_inference(tiny_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    from auditkit_plugins.hf.handle import TransformersHandle
+    from auditkit.plugins.loaders.hf.handle import TransformersHandle
 
     calls: list[int] = []
     original = TransformersHandle.predict

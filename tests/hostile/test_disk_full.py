@@ -17,7 +17,7 @@ from auditkit import hookimpl
 from auditkit.testing import run_cli
 
 try:
-    import auditkit_plugins.pdf_report  # noqa: F401
+    import auditkit.plugins.render.pdf_report  # noqa: F401
 
     HAVE_PDF = True
 except ImportError:  # the reports branch is not merged here yet: a stand-in writes the PDF

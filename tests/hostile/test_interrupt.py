@@ -50,7 +50,7 @@ class SlowHandle:
 def auditkit_load_model(model_dir, config):
     if not (model_dir / "config.json").is_file():
         return None
-    from auditkit_plugins.hf.loading import load_handle
+    from auditkit.plugins.loaders.hf.loading import load_handle
 
     return SlowHandle(load_handle(model_dir, config))
 """
@@ -124,7 +124,7 @@ def test_interrupt_mid_prediction_then_resume(
     assert 0 < saved < ROWS
 
     # the next run: cleans what a killed run left, predicts only the missing rows
-    from auditkit_plugins.hf.handle import TransformersHandle
+    from auditkit.plugins.loaders.hf.handle import TransformersHandle
 
     predicted: list[int] = []
     original = TransformersHandle.predict
@@ -143,7 +143,7 @@ def test_interrupt_mid_prediction_then_resume(
     assert merged is not None and len(merged.labels) == ROWS
 
     # resumed predictions are the model's: compare with one uninterrupted pass
-    from auditkit_plugins.hf.loading import load_handle
+    from auditkit.plugins.loaders.hf.loading import load_handle
 
     from auditkit.manager import get_plugin_manager
     from auditkit.runner import Runner, RunOptions

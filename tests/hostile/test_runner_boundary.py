@@ -284,7 +284,7 @@ def test_absurd_epsilon_inputs_are_one_line_exit_2(args: list[str], flag: str, a
 
 
 def test_pld_beyond_any_meaningful_epsilon_is_not_computed_instead_of_exhausting_memory() -> None:
-    from auditkit_plugins.privacy import accounting
+    from auditkit.plugins.assess.privacy import accounting
 
     result = run_cli(["epsilon", "--noise-multiplier", "0.5", "--sample-rate", "1", "--steps", "10000",
                       "--delta", "1e-5", "--json"])  # fmt: skip

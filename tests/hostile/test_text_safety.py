@@ -103,7 +103,7 @@ def test_md_text_renders_as_one_literal_paragraph(raw: str) -> None:
     """Whatever the text, at the start of a line it renders as one <p> of its own words."""
     from html import unescape
 
-    from auditkit_plugins.markdown_report import md_text
+    from auditkit.plugins.render.markdown_report import md_text
 
     html = _rendered(md_text(raw)).strip()
     assert html.startswith("<p>") and html.endswith("</p>") and html.count("<") == 2, html
@@ -165,7 +165,7 @@ def test_training_does_not_expand_a_yaml_alias_bomb(tiny_model_dir: Path, tmp_pa
 @pytest.mark.parametrize("host_card", [{"text": "card text"}, {}], ids=["loader-read-it", "no-loader-card"])
 def test_training_reads_a_one_gigabyte_card_only_in_part(tmp_path: Path, host_card: dict) -> None:
     """With or without the loader's card, at most the 1 MB cap is read (no 1 GB string)."""
-    from auditkit_plugins.training.assess import read_files
+    from auditkit.plugins.assess.training.assess import read_files
 
     card = tmp_path / "README.md"
     card.write_text("---\nlicense: mit\nbase_model: tiny\n---\n# Tox\n", encoding="utf-8")
@@ -186,7 +186,7 @@ def test_training_reads_a_one_gigabyte_card_only_in_part(tmp_path: Path, host_ca
 
 
 def test_training_card_alias_bomb_without_loader_card(tmp_path: Path) -> None:
-    from auditkit_plugins.training.assess import read_files
+    from auditkit.plugins.assess.training.assess import read_files
 
     _alias_bomb(tmp_path / "README.md")
     assert read_files(tmp_path, "training.json", {}).card == {}
@@ -259,7 +259,7 @@ def test_plain_target_modules_regex_still_loads(tmp_path: Path) -> None:
     ],
 )
 def test_risky_patterns_are_named_in_one_line(tmp_path: Path, field: str, value) -> None:
-    from auditkit_plugins.hf.patterns import check_adapter_patterns
+    from auditkit.plugins.loaders.hf.patterns import check_adapter_patterns
 
     from auditkit.errors import ModelDirError
 
@@ -275,7 +275,7 @@ def test_risky_patterns_are_named_in_one_line(tmp_path: Path, field: str, value)
     [["query", "value"], "query", r".*\.(query|value)", r"bert\.encoder\.layer\.\d+\.attention\.self\.(query|key)"],
 )
 def test_ordinary_patterns_pass(value) -> None:
-    from auditkit_plugins.hf.patterns import check_adapter_patterns
+    from auditkit.plugins.loaders.hf.patterns import check_adapter_patterns
 
     check_adapter_patterns({"target_modules": value, "modules_to_save": ["classifier"]}, Path("adapter_config.json"))
 
@@ -324,7 +324,7 @@ def test_default_max_length_is_held_to_the_limit_silently(tmp_path: Path) -> Non
 def test_position_limit_is_the_longest_input_the_model_takes(model_type: str, size: int, pad: int) -> None:
     """Checked against the model itself: the limit runs, one more word piece fails."""
     import torch
-    from auditkit_plugins.hf.lengths import position_limit
+    from auditkit.plugins.loaders.hf.lengths import position_limit
     from transformers import AutoConfig, AutoModel
 
     config = AutoConfig.for_model(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from auditkit_plugins.business.allocation import allocate
-from auditkit_plugins.business.curves import Curve, argmax_net
+from auditkit.plugins.value.business.allocation import allocate
+from auditkit.plugins.value.business.curves import Curve, argmax_net
 from scipy.optimize import minimize
 
 CURVES = [

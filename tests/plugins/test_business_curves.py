@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from auditkit_plugins.business.curves import Curve, argmax_net, fit_curve
+from auditkit.plugins.value.business.curves import Curve, argmax_net, fit_curve
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import r2_score
 

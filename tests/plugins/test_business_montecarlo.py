@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from auditkit_plugins.business import chain
-from auditkit_plugins.business.distributions import Param, check_value, to_param
-from auditkit_plugins.business.market_model import MarketModel
-from auditkit_plugins.business.montecarlo import monte_carlo, tornado
+from auditkit.plugins.value.business import chain
+from auditkit.plugins.value.business.distributions import Param, check_value, to_param
+from auditkit.plugins.value.business.market_model import MarketModel
+from auditkit.plugins.value.business.montecarlo import monte_carlo, tornado
 from scipy import stats
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from auditkit_plugins import classification_scores as cs
 from sklearn import metrics as skm
+
+from auditkit import classification_scores as cs
 
 
 def _labels(rng: np.random.Generator, n: int, names: list[str]) -> np.ndarray:

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from auditkit_plugins.hf import direct
-from auditkit_plugins.hf.loading import _check_tokenizer_files, load_handle
-from auditkit_plugins.transformers_loader import auditkit_config_schema
+from auditkit.plugins.loaders.hf import direct
+from auditkit.plugins.loaders.hf.loading import _check_tokenizer_files, load_handle
+from auditkit.plugins.loaders.transformers_model import auditkit_config_schema
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -83,8 +83,8 @@ def _handle(model_dir: Path, **settings: object):
 
 def _plan(model_dir: Path) -> tuple[direct.DirectPlan | None, str]:
     """What the loader decides for ``model_dir``, from the same checked files it uses."""
-    from auditkit_plugins.hf import checks
-    from auditkit_plugins.hf.loading import _check_safetensors, _describe_full
+    from auditkit.plugins.loaders.hf import checks
+    from auditkit.plugins.loaders.hf.loading import _check_safetensors, _describe_full
 
     info, weights, labels, raw = _describe_full(model_dir)
     headers = _check_safetensors(info, weights)
@@ -238,8 +238,8 @@ def test_the_direct_path_never_imports_transformers(varied_dir: Path) -> None:
 import sys
 from pathlib import Path
 from auditkit.config import Config
-from auditkit_plugins.hf.loading import load_handle
-from auditkit_plugins.transformers_loader import auditkit_config_schema
+from auditkit.plugins.loaders.hf.loading import load_handle
+from auditkit.plugins.loaders.transformers_model import auditkit_config_schema
 
 handle = load_handle(Path({str(varied_dir)!r}), Config(values={{"model": auditkit_config_schema().defaults()}}))
 handle.progress = False

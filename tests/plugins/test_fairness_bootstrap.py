@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from auditkit_plugins.fairness.api import group_fairness
-from auditkit_plugins.fairness.aucs import resample_weights, weighted_auc
+from auditkit.plugins.assess.fairness.api import group_fairness
+from auditkit.plugins.assess.fairness.aucs import resample_weights, weighted_auc
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
@@ -108,7 +108,7 @@ def test_subgroup_bpsn_bnsp_auc_equal_sklearn() -> None:
 def test_group_aucs_of_every_replicate_equal_sklearn_with_sample_weights() -> None:
     """The per-group fast path (BPSN/BNSP from shared cumulative sums) against sklearn on
     each replicate's weights, with tied scores, ungrouped rows and a one-class group."""
-    from auditkit_plugins.fairness.aucs import _GroupAucs, _masks
+    from auditkit.plugins.assess.fairness.aucs import _GroupAucs, _masks
 
     rng = np.random.default_rng(8)
     n, size = 600, 5

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
-from auditkit_plugins.fairness.counterfactual import TermGroup
+from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema
+from auditkit.plugins.assess.fairness.counterfactual import TermGroup
 
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions
 from auditkit.config import build_config
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions
 from auditkit.testing import build_tiny_bert, sentiment_frame
 
 torch = pytest.importorskip("torch")
@@ -191,7 +191,7 @@ def test_swaps_keep_case_and_swap_both_ways() -> None:
 
 
 def test_term_group_configuration_errors_name_the_key() -> None:
-    from auditkit_plugins.fairness.run import term_groups
+    from auditkit.plugins.assess.fairness.run import term_groups
 
     from auditkit.errors import ConfigError
 

@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.fairness.api import group_fairness
+from auditkit.plugins.assess.fairness.api import group_fairness
 from fairlearn.metrics import (
     MetricFrame,
     count,
@@ -214,7 +214,7 @@ def test_token_entity_f1_equals_seqeval() -> None:
         true.append(t)
         pred.append(p)
         group.append("g0" if i % 3 else "g1")
-    from auditkit_plugins.fairness.api import entity_fairness
+    from auditkit.plugins.assess.fairness.api import entity_fairness
 
     view = entity_fairness(true, pred, {"g": group}, bootstrap=0).view("g")
     for i, label in enumerate(view.grouping.groups):

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
+from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema
 
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
 from auditkit.config import build_config
 from auditkit.errors import ConfigError, DataError
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions, Section
 
 LABELS = ["neg", "pos"]
 
@@ -253,7 +253,7 @@ def test_bad_configuration_names_key_and_fix() -> None:
 
 def test_plugin_import_stays_light() -> None:
     code = (
-        "import sys, auditkit_plugins.fairness as f; f.auditkit_config_schema(); "
+        "import sys, auditkit.plugins.assess.fairness as f; f.auditkit_config_schema(); "
         "print(sorted(m for m in ('numpy', 'pandas', 'sklearn', 'fairlearn', 'matplotlib', 'torch') "
         "if m in sys.modules))"
     )
@@ -270,7 +270,7 @@ def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
 
 
 def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
-    from auditkit_plugins.fairness import run as fairness_run
+    from auditkit.plugins.assess.fairness import run as fairness_run
 
     frame, y, yhat, scores = _biased(n=2000, seed=5)
     config = {"bootstrap": 0, "auc_bootstrap": 0}
@@ -289,8 +289,8 @@ def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
 
 
 def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_path, monkeypatch) -> None:
-    from auditkit_plugins.fairness import mitigation as mitigation_module
-    from auditkit_plugins.fairness import run as fairness_run
+    from auditkit.plugins.assess.fairness import mitigation as mitigation_module
+    from auditkit.plugins.assess.fairness import run as fairness_run
 
     frame, y, yhat, scores = _biased(n=2000, seed=6)
     config = {"bootstrap": 0, "auc_bootstrap": 0}
@@ -319,8 +319,8 @@ def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_pat
 
 
 def test_a_what_if_started_early_for_another_feature_is_not_used() -> None:
-    from auditkit_plugins.fairness import assess
-    from auditkit_plugins.fairness import run as fairness_run
+    from auditkit.plugins.assess.fairness import assess
+    from auditkit.plugins.assess.fairness import run as fairness_run
 
     frame, y, yhat, scores = _biased(n=2000, seed=7)
     audit = make_audit(frame, y, yhat, scores, config={"bootstrap": 0, "auc_bootstrap": 0})

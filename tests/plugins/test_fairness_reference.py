@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.fairness import auditkit_assess, auditkit_config_schema
-from auditkit_plugins.fairness.constraints import verdict
+from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema
+from auditkit.plugins.assess.fairness.constraints import verdict
 
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
 from auditkit.config import build_config
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions, Section
 
 # The race groups of ProPublica's COMPAS file (7,214 rows); the data set itself is not in
 # this checkout, so a seeded frame with its group sizes stands in for it.

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from auditkit_plugins import html_report, markdown_report, pdf_report
+from auditkit.plugins.render import html_report, markdown_report, pdf_report
 from pypdf import PdfReader
 from reportaudit import ALLOWED_TAGS, build_report_audit, collect, use_template_folder
 
@@ -133,7 +133,7 @@ def test_refused_fetch_becomes_a_warning(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "leaky").mkdir()
     (tmp_path / "leaky" / "section.html.j2").write_text('<img src="https://example.invalid/x.png">', encoding="utf-8")
     audit = build_report_audit()
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     audit.sections["leaky"] = Section("leaky", "Leaky", template="leaky/section.html.j2", order=260)
     use_template_folder(audit, tmp_path, name="leaky")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auditkit_plugins import html_report
+from auditkit.plugins.render import html_report
 from reportaudit import ALLOWED_TAGS, build_report_audit, collect
 
 from auditkit.config import build_config

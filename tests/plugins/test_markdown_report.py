@@ -6,12 +6,12 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from auditkit_plugins import html_report, markdown_report
+from auditkit.plugins.render import html_report, markdown_report
 from reportaudit import REPORT_ID, build_report_audit
 
+from auditkit.audit import Finding, Section
 from auditkit.isolation import implementations
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Finding, Section
 
 
 def _render(audit, out: Path, formats=("html", "md", "json")) -> str:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auditkit_plugins import market
-from auditkit_plugins.business.market_report import build_section
+from auditkit.plugins.value import market
+from auditkit.plugins.value.business.market_report import build_section
 
+from auditkit.audit import Audit, ModelInfo
 from auditkit.config import build_config, collect_schemas
 from auditkit.errors import ConfigError
-from auditkit.model import Audit, ModelInfo
 
 
 def make_audit(config: dict[str, Any] | None = None, model_dir: str = "/nonexistent") -> Audit:

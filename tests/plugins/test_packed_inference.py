@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from auditkit_plugins.hf.handle import plan_batches
-from auditkit_plugins.hf.loading import load_handle
-from auditkit_plugins.hf.packed import PackedBert, packed_or_none
-from auditkit_plugins.transformers_loader import auditkit_config_schema
+from auditkit.plugins.loaders.hf.handle import plan_batches
+from auditkit.plugins.loaders.hf.loading import load_handle
+from auditkit.plugins.loaders.hf.packed import PackedBert, packed_or_none
+from auditkit.plugins.loaders.transformers_model import auditkit_config_schema
 from transformers import AutoModelForSequenceClassification, pipeline
 
 from auditkit.config import Config

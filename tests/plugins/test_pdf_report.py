@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from auditkit_plugins import json_report, pdf_report
+from auditkit.plugins.render import json_report, pdf_report
 from pypdf import PdfReader
 from reportaudit import REPORT_ID, build_report_audit
 
 from auditkit import warm as warm_process
-from auditkit.model import Section, Table
+from auditkit.audit import Section, Table
 from auditkit.rendering import render_report
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")

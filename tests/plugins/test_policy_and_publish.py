@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from auditkit import hookimpl
-from auditkit.model import Section
+from auditkit.audit import Section
 from auditkit.testing import run_audit, run_cli
 
 

@@ -26,8 +26,8 @@ import itertools
 import math
 
 import pytest
-from auditkit_plugins.privacy import accounting
-from auditkit_plugins.privacy.record import steps_for_epochs
+from auditkit.plugins.assess.privacy import accounting
+from auditkit.plugins.assess.privacy.record import steps_for_epochs
 
 MNIST_Q = 256 / 60000
 

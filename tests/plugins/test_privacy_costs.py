@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auditkit_plugins.privacy.assess import costs_part
-from auditkit_plugins.privacy.costs import governance_costs, validate_items
-from auditkit_plugins.privacy.scan import PiiTotals
+from auditkit.plugins.assess.privacy.assess import costs_part
+from auditkit.plugins.assess.privacy.costs import governance_costs, validate_items
+from auditkit.plugins.assess.privacy.scan import PiiTotals
 
 from auditkit import ConfigError
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Section
 from auditkit.config import build_config
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Section
 from auditkit.runner import Runner, RunOptions
 
 COSTS = {

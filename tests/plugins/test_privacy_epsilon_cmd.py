@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from auditkit_plugins.privacy import accounting
+from auditkit.plugins.assess.privacy import accounting
 
 from auditkit.cli import main
 

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.privacy import membership as mia
+from auditkit.plugins.assess.privacy import membership as mia
 
+from auditkit.audit import Audit
 from auditkit.config import build_config
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Audit
 from auditkit.runner import Runner, RunOptions
 
 # ---------------------------------------------------------------------------- by hand
@@ -123,7 +123,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def audit_for(model_dir: Path, settings: dict[str, Any] | None = None) -> Audit:
-    from auditkit_plugins.hf.loading import load_handle
+    from auditkit.plugins.loaders.hf.loading import load_handle
 
     pm = get_plugin_manager(autoload=False)
     config = build_config(Runner(pm, RunOptions()).schemas(), [("auditkit.toml", settings or {})])
@@ -140,7 +140,7 @@ def write_record(model_dir: Path, dp: dict[str, Any] | None) -> None:
 
 
 def test_overfit_model_leaks_membership(models: dict[str, Path]) -> None:
-    from auditkit_plugins.privacy.assess import assess
+    from auditkit.plugins.assess.privacy.assess import assess
 
     write_record(models["overfit"], None)
     section = assess(audit_for(models["overfit"]))
@@ -157,10 +157,10 @@ def test_overfit_model_leaks_membership(models: dict[str, Path]) -> None:
 
 
 def test_model_that_never_saw_the_members_is_at_chance(models: dict[str, Path]) -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import membership_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import membership_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     files = {"train_data": str(models["overfit"] / "train.csv"), "holdout_data": str(models["overfit"] / "heldout.csv")}
     audit = audit_for(models["other"], {"privacy": {"membership": files}})
@@ -172,7 +172,7 @@ def test_model_that_never_saw_the_members_is_at_chance(models: dict[str, Path]) 
 
 
 def test_leak_beyond_the_claimed_epsilon_fails(models: dict[str, Path]) -> None:
-    from auditkit_plugins.privacy.assess import assess
+    from auditkit.plugins.assess.privacy.assess import assess
 
     # a record claiming heavy noise (ε well under 1) for a model that memorised its rows
     write_record(models["overfit"], {"noise_multiplier": 8.0, "sample_rate": 0.05, "steps": 100, "delta": 1e-5})
@@ -191,10 +191,10 @@ def test_leak_beyond_the_claimed_epsilon_fails(models: dict[str, Path]) -> None:
 
 
 def test_skipped_without_training_data(models: dict[str, Path]) -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import membership_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import membership_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     section = Section(name="privacy", title="Privacy")
     membership_part(audit_for(models["other"]), section, TrainingRecord(), None, None, [])

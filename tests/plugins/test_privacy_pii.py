@@ -6,14 +6,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from auditkit_plugins.privacy import checks
-from auditkit_plugins.privacy.pii import find_spans, scan_frame
-from auditkit_plugins.privacy.recognizers import MASK, RegexRecognizer, builtin_recognizers, mask_keep, safe_mask
+from auditkit.plugins.assess.privacy import checks
+from auditkit.plugins.assess.privacy.pii import find_spans, scan_frame
+from auditkit.plugins.assess.privacy.recognizers import MASK, RegexRecognizer, builtin_recognizers, mask_keep, safe_mask
 
 from auditkit import ConfigError, hookimpl
+from auditkit.audit import Audit, ModelInfo
 from auditkit.config import build_config
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Audit, ModelInfo
 from auditkit.runner import Runner, RunOptions
 
 # ---------------------------------------------------------------------------- checksums
@@ -235,10 +235,10 @@ def make_audit(pm: Any, frame: pd.DataFrame, settings: dict[str, Any] | None = N
 
 
 def test_third_party_recognizer_through_the_hook() -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import pii_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import pii_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     pm = get_plugin_manager(autoload=False, extra_plugins=[("names", NamesPlugin())])
     frame = pd.DataFrame({"text": ["Alice Smith wrote to bob@example.com", "nobody"]})
@@ -259,10 +259,10 @@ def test_third_party_recognizer_through_the_hook() -> None:
 
 
 def test_without_a_name_recognizer_the_report_says_so() -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import pii_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import pii_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     pm = get_plugin_manager(autoload=False)
     section = Section(name="privacy", title="Privacy")
@@ -272,10 +272,10 @@ def test_without_a_name_recognizer_the_report_says_so() -> None:
 
 
 def test_a_broken_recognizer_names_its_plugin() -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import pii_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import pii_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     pm = get_plugin_manager(autoload=False, extra_plugins=[("broken-names", BrokenPlugin())])
     with pytest.raises(TypeError, match="broken-names"):
@@ -283,10 +283,10 @@ def test_a_broken_recognizer_names_its_plugin() -> None:
 
 
 def test_unknown_recognizer_name_is_a_config_error() -> None:
-    from auditkit_plugins.privacy.record import TrainingRecord
-    from auditkit_plugins.privacy.scan import pii_part
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import pii_part
 
-    from auditkit.model import Section
+    from auditkit.audit import Section
 
     pm = get_plugin_manager(autoload=False)
     audit = make_audit(pm, pd.DataFrame({"text": ["x"]}), {"privacy": {"pii": {"recognizers": ["emial"]}}})

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auditkit_plugins.privacy import record
+from auditkit.plugins.assess.privacy import record
 
 from auditkit import ConfigError, DataError
+from auditkit.audit import Audit, ModelInfo
 from auditkit.config import build_config
 from auditkit.manager import get_plugin_manager
-from auditkit.model import Audit, ModelInfo
 from auditkit.runner import Runner, RunOptions
 
 

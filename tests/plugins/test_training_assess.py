@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins import training
+from auditkit.plugins.assess import training
 
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
 from auditkit.config import build_config, collect_schemas
 from auditkit.coreplugin import auditkit_config_schema as core_schema
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions, Section
 from auditkit.testing import build_tiny_bert, sentiment_frame
 
 try:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit_plugins.training import auditkit_add_commands
-from auditkit_plugins.training.dataprep import reweigh
-from auditkit_plugins.training.metrics import bio_entities, classification_report, entity_report
+from auditkit.plugins.assess.training import auditkit_add_commands
+from auditkit.plugins.assess.training.dataprep import reweigh
+from auditkit.plugins.assess.training.metrics import bio_entities, classification_report, entity_report
 
 from auditkit.errors import UsageError
 
@@ -230,7 +230,7 @@ def test_reweigh_needs_sequence_task(tmp_path: Path) -> None:
 
 def test_shipped_demo_data_fits_the_audit() -> None:
     """Enough rows per identity for fairness (30 of each label), pairs aligned and unseen."""
-    from auditkit_plugins.training.demo import (
+    from auditkit.plugins.assess.training.demo import (
         MADLIBS_FILE,
         PAIRS_COUNTERFACTUAL,
         PAIRS_ORIGINAL,
@@ -260,13 +260,13 @@ def test_demo_data_is_declared_as_package_data() -> None:
     """Every shipped demo file matches a package-data pattern, so the wheel carries it."""
     import fnmatch
 
-    from auditkit_plugins.training.demo import data_dir
+    from auditkit.plugins.assess.training.demo import data_dir
 
     from auditkit.config import tomllib
 
     root = Path(__file__).resolve().parents[2]
     patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    declared = patterns["auditkit_plugins.training"]
+    declared = patterns["auditkit.plugins.assess.training"]
     folder = data_dir()
     for path in folder.iterdir():
         name = f"data/{path.name}"
@@ -274,7 +274,7 @@ def test_demo_data_is_declared_as_package_data() -> None:
 
 
 def test_demo_replaces_only_its_own_output(tmp_path: Path) -> None:
-    from auditkit_plugins.training.demo import TOOL, check_out
+    from auditkit.plugins.assess.training.demo import TOOL, check_out
 
     check_out(tmp_path / "new")  # absent: fine
     (tmp_path / "empty").mkdir()

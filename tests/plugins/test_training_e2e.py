@@ -113,7 +113,7 @@ SMALL_QUICK_AUDIT = {
 
 
 def test_quick_demo_config_carries_the_quick_audit_settings() -> None:
-    from auditkit_plugins.training import demo
+    from auditkit.plugins.assess.training import demo
 
     config = demo.audit_config(pairs=True, quick=True)
     for section, values in demo.QUICK_AUDIT.items():
@@ -123,7 +123,7 @@ def test_quick_demo_config_carries_the_quick_audit_settings() -> None:
 
 @pytest.mark.slow
 def test_demo_quick_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditkit_plugins.training import demo
+    from auditkit.plugins.assess.training import demo
 
     from auditkit.config import tomllib
 

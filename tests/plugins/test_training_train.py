@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from auditkit_plugins.training import auditkit_add_commands
+from auditkit.plugins.assess.training import auditkit_add_commands
 
 from auditkit.testing import build_tiny_bert, sentiment_frame
 
@@ -237,7 +237,7 @@ def test_same_seed_same_weights(work: Path, seq_base: Path) -> None:
 
 
 def test_a_failed_run_leaves_nothing_behind(work: Path, seq_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from auditkit_plugins.training import records
+    from auditkit.plugins.assess.training import records
 
     data = work / "fail.csv"
     sentiment_frame(40, seed=2).to_csv(data, index=False)

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from auditkit_plugins import market, valuation
-from auditkit_plugins.business import market_report, valuation_report
+from auditkit.plugins.value import market, valuation
+from auditkit.plugins.value.business import market_report, valuation_report
 from sklearn.metrics import f1_score, roc_auc_score
 
+from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
 from auditkit.config import build_config, collect_schemas
 from auditkit.errors import ConfigError
-from auditkit.model import Audit, DatasetInfo, ModelInfo, Predictions, Section
 
 LABELS = ["negative", "positive"]
 
@@ -285,7 +285,7 @@ def test_token_tasks_measure_y_over_every_word_tag() -> None:
 
 
 def test_market_disabled_for_one_model_by_run_disable() -> None:
-    from auditkit.model import PluginInfo
+    from auditkit.audit import PluginInfo
 
     audit = make_audit(None, FULL)
     del audit.sections["market"]
@@ -297,7 +297,7 @@ def test_market_disabled_for_one_model_by_run_disable() -> None:
 @pytest.mark.parametrize("name", ["accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "f1", "precision",
                                   "recall", "auc"])
 def test_every_primary_metric_equals_sklearns(name: str) -> None:
-    from auditkit_plugins.business.metrics import measure
+    from auditkit.plugins.value.business.metrics import measure
     from sklearn import metrics as skm
 
     audit = make_audit()

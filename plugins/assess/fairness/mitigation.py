@@ -1,0 +1,146 @@
+"""What-if mitigation: fairlearn's ThresholdOptimizer on the model's own scores.
+
+The optimizer is fitted on one half of the evaluation data (a seeded split, stratified by
+group) and judged on the other half, so the "after" figures are not measured on the data
+the thresholds were chosen from. It picks a (randomised) threshold per group, so the
+mitigated model needs the sensitive feature at prediction time.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from auditkit.plugins.assess.fairness import disparity, engine
+from auditkit.plugins.assess.fairness.groups import Grouping
+
+REPORTED = ("demographic_parity_difference", "equalized_odds_difference")
+
+
+@functools.cache
+def score_model() -> type:
+    """The class of a prefit 'estimator' whose prediction is the score column it is given
+    (made on first use: scikit-learn is imported only where the what-if runs)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class ScoreModel(ClassifierMixin, BaseEstimator):
+        def fit(self, X: Any, y: Any = None) -> ScoreModel:
+            return self
+
+        def predict(self, X: Any) -> np.ndarray:
+            return np.asarray(X, dtype=float)[:, 0]
+
+        def __sklearn_is_fitted__(self) -> bool:
+            return True
+
+    return ScoreModel
+
+
+@dataclass
+class MitigationRun:
+    constraint: str
+    accuracy_before: float
+    accuracy_after: float
+    before: dict[str, float | None]
+    after: dict[str, float | None]
+    thresholds: list[dict[str, Any]]
+
+
+@dataclass
+class MitigationResult:
+    feature: str
+    train_rows: int
+    test_rows: int
+    seed: int
+    runs: list[MitigationRun] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    left_out_groups: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> MitigationResult | None:
+        """The result again from ``dataclasses.asdict`` of it, as JSON gives it back."""
+        if data is None:
+            return None
+        return cls(**{**data, "runs": [MitigationRun(**run) for run in data["runs"]]})
+
+
+def _measure(
+    y: np.ndarray, yhat: np.ndarray, codes: np.ndarray, labels: list[str]
+) -> tuple[float, dict[str, float | None]]:
+    g = len(labels)
+    counts = np.bincount((codes * 2 + y) * 2 + yhat, minlength=g * 4).reshape(g, 4)
+    metrics = engine.confusion_metrics(counts.astype(float), ["0", "1"], binary=True)
+    eligible = np.ones(g, dtype=bool)
+    out: dict[str, float | None] = {}
+    for name in REPORTED:
+        comps = disparity.components(name, "binary", [])
+        assert comps is not None
+        out[name] = disparity.compute(name, comps, "", labels, metrics, eligible).value
+    return float((y == yhat).mean()), out
+
+
+def _describe(bunch: Any) -> str:
+    parts = []
+    for p, op in ((bunch.p0, bunch.operation0), (bunch.p1, bunch.operation1)):
+        if p > 0:
+            parts.append(f"score {op.operator} {op.threshold:.4g} (p = {p:.3g})")
+    rule = " or ".join(parts)
+    if getattr(bunch, "p_ignore", 0):
+        rule += f"; with p = {bunch.p_ignore:.3g} predict {bunch.prediction_constant:.3g} instead"
+    return rule
+
+
+def what_if(
+    scores: np.ndarray,
+    y: np.ndarray,
+    yhat: np.ndarray,
+    grouping: Grouping,
+    constraints: list[str],
+    seed: int,
+) -> MitigationResult | None:
+    """Fit on a seeded half, report accuracy and disparities before and after on the other.
+
+    None when there is too little data: two groups of at least 4 rows and 20 rows in all.
+    """
+    import pandas as pd
+    from fairlearn.postprocessing import ThresholdOptimizer
+    from sklearn.model_selection import train_test_split
+
+    codes = grouping.codes
+    sizes = np.bincount(codes[codes >= 0], minlength=len(grouping.groups))
+    usable = (codes >= 0) & (sizes[np.maximum(codes, 0)] >= 4)  # two rows in each half
+    left_out = [grouping.groups[g] for g in np.flatnonzero(sizes < 4)]
+    rows = np.flatnonzero(usable)
+    if (sizes >= 4).sum() < 2 or len(rows) < 20:
+        return None
+    train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
+    result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
+    labels = np.asarray(grouping.groups, dtype=object)
+    test_codes = np.unique(codes[test], return_inverse=True)[1]
+    test_labels = [grouping.groups[g] for g in np.unique(codes[test])]
+    acc_before, before = _measure(y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels)
+    x_train = pd.DataFrame({"score": scores[train]})
+    x_test = pd.DataFrame({"score": scores[test]})
+    for constraint in constraints:
+        optimizer = ThresholdOptimizer(
+            estimator=score_model()(),
+            constraints=constraint,
+            objective="accuracy_score",
+            prefit=True,
+            predict_method="predict",
+        )
+        try:
+            optimizer.fit(x_train, y[train].astype(int), sensitive_features=labels[codes[train]])
+        except (ValueError, ZeroDivisionError) as exc:  # e.g. a group with one label only
+            result.skipped.append({"constraint": constraint, "reason": str(exc)})
+            continue
+        mitigated = optimizer.predict(x_test, sensitive_features=labels[codes[test]], random_state=seed)
+        acc_after, after = _measure(
+            y[test].astype(np.int64), np.asarray(mitigated, dtype=np.int64), test_codes, test_labels
+        )
+        interpolation = optimizer.interpolated_thresholder_.interpolation_dict
+        thresholds = [{"group": str(g), "rule": _describe(b)} for g, b in interpolation.items()]
+        result.runs.append(MitigationRun(constraint, acc_before, acc_after, before, after, thresholds))
+    return result

@@ -1,0 +1,1 @@
+"""Policy: verdicts across sections, judged after every assessment and valuation."""

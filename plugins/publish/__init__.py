@@ -1,0 +1,1 @@
+"""Publishers: attach the written reports to a review ticket."""

@@ -1,0 +1,1 @@
+"""Renderers: each writes the formats it declares from the finished, read-only audit."""

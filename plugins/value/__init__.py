@@ -1,0 +1,1 @@
+"""Valuation: business sections that read the assessments (market strategy, value)."""
