@@ -57,14 +57,32 @@ class AuditkitPluginManager(pluggy.PluginManager):
         self.infos: dict[str, PluginInfo] = {}
 
     def add_plugin(self, plugin: Any, name: str, version: str, source: str) -> bool:
-        """Register one plugin; a validation error is recorded, not raised."""
+        """Register one plugin, its own hook specifications first; a validation error is
+        recorded, not raised.
+
+        A plugin may define hooks for other plugins to implement: a ``hookspecs`` attribute
+        (a module or class of ``@hookspec`` functions) is added before the plugin itself, so
+        its implementations and everyone's are checked against it by ``check_pending``.
+        """
         if self.is_blocked(name):
             self.infos[name] = PluginInfo(name, version, source, [], status="disabled")
             return False
         try:
+            specs = getattr(plugin, "hookspecs", None)
+            if specs is not None and specs is not hookspecs:  # a module that imported the host's own
+                self.add_hookspecs(specs)
             self.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
             self.infos[name] = PluginInfo(name, version, source, [], status="error", error=str(exc))
+            return False
+        wrapper = _wrapper_hook(self, plugin, name)
+        if wrapper:
+            self.unregister(plugin)
+            error = (
+                f"plugin {name!r}: {wrapper} is a hook wrapper (wrapper=True or hookwrapper=True); auditkit "
+                "calls each implementation on its own, so it takes no wrappers: implement the hook plainly"
+            )
+            self.infos[name] = PluginInfo(name, version, source, [], status="error", error=error)
             return False
         self.infos[name] = PluginInfo(name, version, source, [])
         return True
@@ -89,6 +107,20 @@ class AuditkitPluginManager(pluggy.PluginManager):
 
     def active(self) -> list[PluginInfo]:
         return [i for i in self.infos.values() if i.status == "loaded"]
+
+
+def _wrapper_hook(pm: pluggy.PluginManager, plugin: Any, name: str) -> str | None:
+    """The first hook ``plugin`` implements as a wrapper, or None.
+
+    A wrapper wraps the call of every other implementation, which auditkit never makes
+    (:class:`auditkit.isolation.Hook` calls them one by one so that one plugin's failure
+    cannot cost the others): called alone, it would hand back a generator as its result.
+    """
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name == name and (impl.wrapper or impl.hookwrapper):
+                return caller.name
+    return None
 
 
 def get_plugin_manager(
@@ -144,23 +176,32 @@ def _load_builtin(pm: AuditkitPluginManager, name: str, module_name: str) -> Non
             name, __version__, "built-in", [], status="error", error=f"{type(exc).__name__}: {exc}"
         )
         return
-    missing = [
-        (dist, hint)
-        for dist, hint in getattr(module, "AUDITKIT_REQUIRES", {}).items()
-        if importlib.util.find_spec(dist) is None
-    ]
+    missing = [(dist, hint) for dist, hint in getattr(module, "AUDITKIT_REQUIRES", {}).items() if not _importable(dist)]
     if missing:
-        hint = "; ".join(f"pip install {h}" for _, h in missing)
+        # one line per extra: torch and transformers both come with auditkit[hf]
+        hint = "; ".join(f"pip install {h}" for h in dict.fromkeys(h for _, h in missing))
         pm.infos[name] = PluginInfo(
             name,
             __version__,
             "built-in",
             [],
             status="unavailable",
-            error=f"needs {', '.join(d for d, _ in missing)}: {hint}",
+            error=f"{hint} (needs {', '.join(d for d, _ in missing)})",  # the hint first: tables cut long cells
         )
         return
     pm.add_plugin(module, name, __version__, "built-in")
+
+
+def _importable(module_name: str) -> bool:
+    """Whether ``module_name`` could be imported, without importing it (torch costs seconds).
+
+    A finder that refuses the name (an import blocker, a broken namespace package) counts
+    as "not installed", so the plugin shows as unavailable instead of stopping the host.
+    """
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _load_entry_points(pm: AuditkitPluginManager) -> None:

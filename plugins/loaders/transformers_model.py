@@ -13,7 +13,7 @@ from typing import Any
 from auditkit import ConfigSection, Option, hookimpl
 from auditkit.config import Config
 
-AUDITKIT_REQUIRES = {"torch": "torch==2.13.0", "transformers": "'transformers>=5'"}
+AUDITKIT_REQUIRES = {"torch": "'auditkit[hf]'", "transformers": "'auditkit[hf]'"}
 
 
 @hookimpl

@@ -28,7 +28,7 @@ from auditkit.warm import cores as _cores
 if TYPE_CHECKING:
     from auditkit import Audit, ConfigSection
 
-AUDITKIT_REQUIRES = {"weasyprint": "weasyprint==70.*"}
+AUDITKIT_REQUIRES = {"weasyprint": "'auditkit[pdf]'"}
 REPORTS = ("compliance", "business")
 FETCH_REFUSED = "report-fetch-refused"
 _INLINE_IMAGE = re.compile(r"data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=\s]*)\Z")
