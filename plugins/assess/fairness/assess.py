@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from auditkit.plugins.assess.fairness import aucs, constraints, disparity, engine, reference
+from auditkit.plugins.assess.fairness import aucs, constraints, delong, disparity, engine, reference
 from auditkit.plugins.assess.fairness.counterfactual import CounterfactualResult
 from auditkit.plugins.assess.fairness.groups import Grouping, build_groupings
 from auditkit.plugins.assess.fairness.schema import DISPARITIES, schema
@@ -240,7 +240,8 @@ def reference_tables(inputs: Inputs, views: list[GroupView], cfg: dict[str, Any]
 def add_aucs(
     inputs: Inputs, views: list[GroupView], cfg: dict[str, Any]
 ) -> tuple[float | None, tuple[float, float] | None] | None:
-    """Subgroup, BPSN and BNSP AUC per group (binary tasks with scores and labels)."""
+    """Subgroup, BPSN and BNSP AUC per group (binary tasks with scores and labels), with
+    DeLong intervals, or bootstrap ones on small data (:func:`delong.method`)."""
     if inputs.task != "binary" or inputs.scores is None or not inputs.has_labels:
         return None
     assert inputs.y is not None
@@ -253,16 +254,22 @@ def add_aucs(
     results = [aucs.point_aucs(positive, scores, g) for g in groupings]
     overall = float(roc_auc_score(positive, scores)) if 0 < positive.sum() < len(positive) else None
     overall_ci = None
-    if cfg["auc_bootstrap"] > 0 and overall is not None:
+    how = delong.method(cfg["auc_interval"], len(scores), cfg["auc_bootstrap"])
+    if how == "bootstrap" and overall is not None:
         reps = aucs.bootstrap_aucs(positive, scores, groupings, results, cfg["auc_bootstrap"], cfg["seed"])
         low, high = engine.percentile_ci(reps[:, None], cfg["confidence"])[0]
         overall_ci = None if np.isnan(low) else (float(low), float(high))
+    elif how == "delong" and overall is not None:
+        low, high = aucs.delong_intervals(positive, scores, groupings, results, cfg["confidence"])
+        overall_ci = None if np.isnan(low) else (low, high)
     for view, result in zip(views, results, strict=False):
         for metric in aucs.AUC_METRICS:
             view.point[metric] = result.point[metric]
             view.notes[metric] = result.notes[metric]
             if metric in result.replicates:
                 view.ci[metric] = engine.percentile_ci(result.replicates[metric], cfg["confidence"])
+            elif metric in result.ci:
+                view.ci[metric] = result.ci[metric]
     return overall, overall_ci
 
 

@@ -32,11 +32,13 @@ _NOTES = {
 
 @dataclass
 class AucResult:
-    """Per-group AUC metrics of one grouping: point values, notes and bootstrap replicates."""
+    """Per-group AUC metrics of one grouping: point values, notes, and bootstrap replicates
+    or DeLong intervals ((groups, 2) per metric)."""
 
     point: dict[str, np.ndarray]
     notes: dict[str, list[str | None]]
     replicates: dict[str, np.ndarray] = field(default_factory=dict)
+    ci: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _masks(positive: np.ndarray, codes: np.ndarray, g: int) -> dict[str, np.ndarray]:
@@ -157,6 +159,32 @@ def _sorted_auc(s: np.ndarray, pos: np.ndarray, w: np.ndarray) -> np.ndarray:
     below, tied = _level_sums(s, neg, at=hits)
     wp = w[hits]
     return _ratio((wp * (below + 0.5 * tied)).sum(axis=0), wp.sum(axis=0) * neg.sum(axis=0))
+
+
+def delong_intervals(
+    positive: np.ndarray,
+    scores: np.ndarray,
+    groupings: list[Grouping],
+    results: list[AucResult],
+    level: float,
+) -> tuple[float, float]:
+    """Fill each result's DeLong intervals; return the overall AUC's. One sort of the scores:
+    each subgroup, BPSN and BNSP AUC is the AUC of a subset of the sorted rows."""
+    from auditkit.plugins.assess.fairness import delong
+
+    order = np.argsort(scores, kind="mergesort")
+    s, pos = scores[order], positive[order]
+    overall = delong.interval(*delong.auc_variance(s, pos), level)
+    for grouping, result in zip(groupings, results, strict=True):
+        codes = grouping.codes[order]
+        result.ci = {m: np.full((len(grouping.groups), 2), np.nan) for m in AUC_METRICS}
+        for g in range(len(grouping.groups)):
+            for metric, mask in _masks(pos, codes, g).items():
+                if np.isnan(result.point[metric][g]):
+                    continue  # no interval where the point value is undefined
+                rows = np.flatnonzero(mask)
+                result.ci[metric][g] = delong.interval(*delong.auc_variance(s[rows], pos[rows]), level)
+    return overall
 
 
 def resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

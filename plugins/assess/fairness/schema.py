@@ -193,9 +193,19 @@ def schema() -> list[ConfigSection]:
                 "auc_bootstrap",
                 "int",
                 200,
-                "replicates for the AUC-family intervals (row resampling: cost grows with rows; 0: none)",
+                "replicates for the AUC-family bootstrap (row resampling: cost grows with rows x replicates); "
+                "0: no AUC intervals at all",
                 minimum=0,
                 maximum=100_000,
+            ),
+            Option(
+                "auc_interval",
+                "str",
+                "auto",
+                "AUC-family intervals: delong (DeLong's variance, fast O(n log n) form, normal interval), "
+                "bootstrap (auc_bootstrap row-resampling replicates) or auto (bootstrap below 5,000 rows, "
+                "else delong)",
+                choices=("auto", "delong", "bootstrap"),
             ),
             Option(
                 "seed",

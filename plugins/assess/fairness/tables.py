@@ -13,6 +13,7 @@ import pandas as pd
 from auditkit.plugins.assess.fairness.assess import FairnessResult, GroupView
 from auditkit.plugins.assess.fairness.aucs import AUC_METRICS
 from auditkit.plugins.assess.fairness.constraints import RATIO_CONVENTION, VERDICT_RULE
+from auditkit.plugins.assess.fairness.delong import method as auc_method
 from auditkit.plugins.assess.fairness.reference import COUNTS, DEFINITIONS, METRICS, ReferenceTable
 
 from auditkit.audit import Table
@@ -117,8 +118,21 @@ def auc_table(result: FairnessResult) -> Table | None:
         pd.DataFrame(rows),
         name="aucs",
         note="a low BPSN AUC means the group's negatives score high (false alarms); a low BNSP AUC "
-        "means its positives score low (misses)",
+        f"means its positives score low (misses). Intervals: {auc_intervals(result)}",
     )
+
+
+def auc_intervals(result: FairnessResult) -> str:
+    """Which interval the AUCs carry, in words (the caption and the method table say it)."""
+    cfg = result.config
+    rows = len(result.inputs.y) if result.inputs.y is not None else 0
+    how = auc_method(cfg["auc_interval"], rows, cfg["auc_bootstrap"])
+    if how == "delong":
+        return (f"{cfg['confidence']:.0%} normal interval from DeLong's variance (DeLong et al. 1988, "
+                "fast form of Sun & Xu 2014)")
+    if how == "bootstrap":
+        return f"{cfg['confidence']:.0%} percentile bootstrap, {cfg['auc_bootstrap']} row-resampling replicates"
+    return "none ([fairness] auc_bootstrap = 0)"
 
 
 def constraint_table(result: FairnessResult) -> Table:
@@ -235,7 +249,7 @@ def method_table(result: FairnessResult) -> Table:
             "Intervals",
             f"{level:.0%} percentile bootstrap, {cfg['bootstrap']} replicates (seed {cfg['seed']}): "
             "rows resampled with replacement, drawn exactly as one multinomial draw over the "
-            f"(group, label, prediction) cells; AUCs: {cfg['auc_bootstrap']} row-resampling replicates.",
+            f"(group, label, prediction) cells; AUCs: {auc_intervals(result)}.",
         ),
         (
             "Undefined metrics",
