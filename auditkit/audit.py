@@ -139,6 +139,54 @@ class Calculation:
         }
 
 
+@dataclass(frozen=True)
+class KeyNumber:
+    """A number a section puts on the report covers and in the executive summary.
+
+    The host knows no section by name: each section declares its own key numbers, and
+    the covers show them in section order, so a third-party section's number appears
+    there as a built-in's does.
+    """
+
+    metric: str  # a key of the section's metrics (or data)
+    label: str  # as the cover reads it, currency included: "Net value V_net (EUR)"
+    # the reports whose covers show it; empty: the section's own report only
+    reports: tuple[str, ...] = ()
+    # what the cover says when the value is None ("none (no differential privacy)"); empty: left out
+    missing: str = ""
+    # one number per slot: a later section's (higher order) replaces an earlier one's, e.g.
+    # the valuation's chosen "primary_metric" replaces the training section's accuracy
+    slot: str = ""
+
+
+@dataclass(frozen=True)
+class IndexColumn:
+    """A column a section adds to the multi-model comparison (``index.html``)."""
+
+    metric: str  # a key of the section's metrics (or data)
+    heading: str  # "Fairness F"
+    missing: str = ""  # the cell when the section ran but the value is None ("no DP"); empty: a dash
+    detail: str = ""  # muted words after the number ("accuracy" for a primary metric)
+    note: str = ""  # one sentence under the table saying what the column means
+    rank: bool = False  # models are ranked by this column, largest first
+    slot: str = ""  # as KeyNumber.slot: a later section's column replaces an earlier one's
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What a value section advises from its own numbers (the business report's headline).
+
+    The host puts the audit's verdict first (a plugin error reads "Incomplete", a failing
+    policy "Hold") and then this; ``if_warn`` replaces it when only warnings remain.
+    """
+
+    label: str  # "Proceed"
+    reason: str  # "every check passes and the risk-adjusted value is 259,238."
+    rules: tuple[str, ...] = ()  # how the section chooses, one line each, for the report
+    if_warn: tuple[str, str] | None = None  # (label, reason) when the audit's verdict is warn
+    caveat: str = ""  # appended to whatever reason is shown (e.g. rests on default inputs)
+
+
 @dataclass
 class Section:
     """What one assess or value hook measured; one section of a report.
@@ -163,6 +211,9 @@ class Section:
     order: int = 500
     plugin: str | None = None
     key_metrics: list[str] = field(default_factory=list)  # the numbers a summary shows
+    headline: list[KeyNumber] = field(default_factory=list)  # its numbers on the report covers
+    index_columns: list[IndexColumn] = field(default_factory=list)  # its columns in index.html
+    recommendation: Recommendation | None = None  # a value section's advice (business report)
     # False when the plugin ran but measured nothing (its summary says why): the badge then
     # reads NOT ASSESSED, never PASS, whatever its (info or warn) findings say
     assessed: bool = True

@@ -24,10 +24,7 @@ benchmarks/bench_reports.py measures all of it on the demo audit.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import math
-import numbers
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,10 +33,23 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
-from auditkit import __version__
+from auditkit import __version__, reportdata
 from auditkit.audit import Chart, Finding, Section, severity_rank
 from auditkit.charts import UnsafeSVG, clean_svg
 from auditkit.config import ConfigSection, Option
+from auditkit.reportformat import (  # noqa: F401  (re-exported: renderers and plugins import them from here)
+    ILLUSTRATIVE_LABEL,
+    STATUS_LABELS,
+    Fact,
+    ReportSettings,
+    format_date,
+    format_number,
+    format_value,
+    is_number,
+    parse_created,
+    status_label,
+    w3c_date,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -78,24 +88,6 @@ def report_config_schema() -> ConfigSection:
     )
 
 
-@dataclass(frozen=True)
-class ReportSettings:
-    paper: str = "A4"
-    author: str = ""
-    organisation: str = ""
-    classification: str = ""
-    keywords: tuple[str, ...] = ()
-    top_findings: int = 10
-
-    @property
-    def paper_css(self) -> str:
-        return "A4" if self.paper == "A4" else "letter"
-
-    @property
-    def author_or_default(self) -> str:
-        return self.author or "auditkit"
-
-
 def report_settings(audit: Audit) -> ReportSettings:
     """The ``[report]`` values, with defaults when the declaring plugin is disabled."""
     values = {o.name: o.default for o in report_config_schema().options}
@@ -132,10 +124,12 @@ def collect_template_dirs(hook: Any, infos: dict[str, Any] | None = None) -> lis
     """
     external: list[str] = []
     builtin: list[str] = []
-    for impl in hook.auditkit_template_dirs.get_hookimpls():
-        result = impl.function()
+    from auditkit.isolation import hook_of
+
+    # results come in call order (last registered first): reversed, registration order
+    for plugin, result in reversed(hook_of(hook, "auditkit_template_dirs").results()):
         items = result if isinstance(result, (list, tuple)) else [result]
-        source = getattr((infos or {}).get(impl.plugin_name), "source", "")
+        source = getattr((infos or {}).get(plugin), "source", "")
         target = builtin if source == "built-in" else external
         target.extend(str(Path(item)) for item in items if item)
     return external + builtin
@@ -187,7 +181,7 @@ def _environment(template_dirs: tuple[str, ...]) -> jinja2.Environment:
         numeric_columns=numeric_columns,
         column_shares=column_shares,
         section_key_numbers=section_key_numbers,
-        is_number=_is_number,
+        is_number=is_number,
         sort_findings=lambda findings: sorted(findings, key=lambda f: -severity_rank(f.severity)),
     )
     return env
@@ -221,70 +215,6 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
         return strip_controls(value)
     return value
-
-
-def _is_number(value: Any) -> bool:
-    """Python and numpy numbers, not booleans (numpy scalars register as numbers.Number)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def format_number(value: Any) -> str:
-    """One way to print a number everywhere: 4 significant digits, thousands separated.
-
-    ``None`` and non-finite values print as an em dash; integers in full with commas;
-    magnitudes of 1,000 and more without decimals (money, counts).
-    """
-    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
-        value = value.item()  # numpy scalar
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "—"
-        if value == 0:
-            return "0"
-        if 1000 <= abs(value) < 1e15:
-            return f"{value:,.0f}"
-        text = f"{value:.4g}"
-        return text.replace("e-0", "e-").replace("e+0", "e+").replace("e+", "e")
-    return str(value)
-
-
-def format_value(value: Any) -> str:
-    """Any JSON-like value as short text: numbers as :func:`format_number`, lists joined."""
-    if isinstance(value, (list, tuple)):
-        return "[" + "; ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {format_value(v)}" for k, v in value.items())
-    return format_number(value)
-
-
-def format_date(iso: str) -> str:
-    """``2024-03-01T12:00:00+00:00`` → ``2024-03-01 12:00 UTC`` (input kept if unparsable)."""
-    parsed = parse_created(iso)
-    if parsed is None:
-        return iso or "—"
-    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def parse_created(iso: str) -> dt.datetime | None:
-    if not iso:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def w3c_date(iso: str) -> str:
-    """The form weasyprint accepts in ``dcterms.created`` (seconds, explicit offset)."""
-    parsed = parse_created(iso)
-    return parsed.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if parsed else ""
 
 
 def anchor(name: str) -> str:
@@ -339,7 +269,7 @@ def column_shares(frame: Any, limit: int = MAX_TABLE_ROWS) -> list[int]:
     gets at least its longest word and grows towards its longest text.
     """
     header = [str(c) for c in frame.columns]
-    cells = [[format_number(v) if _is_number(v) else ("—" if v is None else str(v)) for v in row]
+    cells = [[format_number(v) if is_number(v) else ("—" if v is None else str(v)) for v in row]
              for row in table_rows(frame, limit)]
     smallest, largest = [], []
     for j, title in enumerate(header):
@@ -386,13 +316,6 @@ class SectionView:
     anchor: str
     html: Markup
     error: str | None = None
-
-
-@dataclass
-class Fact:
-    label: str
-    value: Any
-    mono: bool = False
 
 
 @dataclass
@@ -461,15 +384,6 @@ def add_render_error(audit: Audit, finding: Finding) -> None:
         errors.append(finding)
 
 
-STATUS_LABELS = {"not_assessed": "not assessed", "illustrative": "illustrative (defaults)"}
-ILLUSTRATIVE_LABEL = STATUS_LABELS["illustrative"]
-
-
-def status_label(status: str) -> str:
-    """A verdict or section status as words (``not_assessed`` → ``not assessed``)."""
-    return STATUS_LABELS.get(status, status)
-
-
 def status_rank(status: str) -> int:
     """Sort order of a badge: not assessed and illustrative below pass (nothing real passed)."""
     return -1 if status in ("not_assessed", "illustrative") else severity_rank(status)
@@ -490,8 +404,6 @@ def sorted_findings(audit: Audit, sections: Iterable[Section] | None = None) -> 
 
 def build_view(audit: Audit, kind: str, env: jinja2.Environment | None = None) -> ReportView:
     """Everything the ``compliance`` or ``business`` template shows, computed in Python."""
-    from auditkit import reportdata
-
     env = env or environment_for(audit)
     views = [render_section(env, audit, s) for s in audit.ordered_sections(kind)]
     record_render_errors(audit, views)
@@ -522,10 +434,9 @@ def render_report(audit: Audit, kind: str, env: jinja2.Environment | None = None
 
 def render_index(audits: Sequence[Audit], env: jinja2.Environment | None = None) -> str:
     """The multi-model comparison page (``index.html``)."""
-    from auditkit import reportdata
-
     if env is None:
         env = environment_for(audits[0]) if audits else make_environment()
     rows = reportdata.index_rows(audits)
     created = max((a.created for a in audits), default="")
-    return env.get_template("index.html.j2").render(rows=rows, created=created)
+    columns = reportdata.index_columns(audits)
+    return env.get_template("index.html.j2").render(rows=rows, columns=columns, created=created)

@@ -8,34 +8,26 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from auditkit.rendering import ILLUSTRATIVE_LABEL, Fact, ReportSettings, format_date, format_number, status_label
+from auditkit.audit import IndexColumn, KeyNumber, Recommendation
+from auditkit.reportformat import (
+    ILLUSTRATIVE_LABEL,
+    Fact,
+    ReportSettings,
+    format_date,
+    format_number,
+    is_number,
+    status_label,
+)
 from auditkit.safe_text import redact_paths
 
 if TYPE_CHECKING:
-    from auditkit.audit import Audit, Finding
-
-# (dotted metric, label, report, is money). Cross-section names are contracts (DESIGN.md).
-KEY_METRICS: tuple[tuple[str, str, str, bool], ...] = (
-    ("fairness.score", "Fairness score F", "both", False),
-    ("privacy.epsilon", "Privacy budget ε (DP)", "compliance", False),
-    ("privacy.protection_cost", "Privacy-protection cost C", "both", False),
-    ("privacy.compliance_cost", "Compliance cost D", "both", False),
-    ("training.training_cost", "Training cost", "compliance", False),
-    ("market.optimal_spend", "Optimal promotion spend P*", "business", True),
-    ("market.net_at_optimum", "Net market return g(P*)", "business", True),
-    ("valuation.technology_value", "Technology value V", "business", True),
-    ("valuation.net_value", "Net value V_net", "business", True),
-    ("valuation.ethics_score", "Ethics score E", "business", False),
-    ("valuation.risk_adjusted_value", "Risk-adjusted value", "business", True),
-    ("valuation.risk_adjusted_value_p5", "Risk-adjusted value P5", "business", True),
-    ("valuation.risk_adjusted_value_p95", "Risk-adjusted value P95", "business", True),
-    ("valuation.npv", "Net present value", "business", True),
-)
+    from auditkit.audit import Audit, Finding, Section
 
 VERDICT_RULES = (
     "Every finding has a severity: info, warn, fail or error.",
@@ -47,65 +39,42 @@ VERDICT_RULES = (
     "(also on warn when [run] fail_on = \"warn\").",
 )
 
-RECOMMENDATION_RULES = (
+# The audit's verdict comes before any section's advice; the advising section adds its own rules.
+VERDICT_RECOMMENDATION_RULES = (
     "Incomplete: a plugin failed (overall verdict error); the value is not reliable.",
     "Hold: a compliance policy fails; resolve the failing findings first.",
-    "Do not invest: the risk-adjusted value is zero or negative.",
-    "Proceed with caution: the 5th percentile of the risk-adjusted value is negative.",
-    "Proceed with conditions: only warnings remain; address them in the launch plan.",
-    "Proceed: every check passes and the risk-adjusted value is positive.",
 )
 
 
-def primary_metric(audit: Audit) -> tuple[str, Any]:
-    """(name, value) of the model's primary quality metric: valuation's choice or accuracy."""
-    valuation = audit.sections.get("valuation")
-    if valuation is not None:
-        chosen = valuation.data.get("primary_metric", valuation.metrics.get("primary_metric"))
-        if isinstance(chosen, str):
-            for key in ("primary_metric_value", chosen):
-                value = valuation.metrics.get(key, valuation.data.get(key))
-                if _number(value):
-                    return chosen, value
-            found = _find_metric(audit, chosen)
-            if found is not None:
-                return chosen, found
-        elif _number(chosen):
-            return str(valuation.data.get("primary_metric_name", "primary metric")), chosen
-    return "accuracy", _find_metric(audit, "accuracy")
+def _declared(items: Any, kind: type) -> list[Any]:
+    """A section's declarations of ``kind``; anything else a plugin put there is ignored
+    (a malformed declaration must not cost the cover or the index)."""
+    return [item for item in items if isinstance(item, kind)] if isinstance(items, (list, tuple)) else []
 
 
-def _find_metric(audit: Audit, name: str) -> Any:
-    for section in audit.ordered_sections():
-        for key in (name, f"overall.{name}", f"overall_{name}"):
-            if _number(section.metrics.get(key)):
-                return section.metrics[key]
-    return None
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _value(section: Section, name: str) -> Any:
+    """A section's metric, or a value of its data (as :meth:`Audit.metric` reads it)."""
+    return section.metrics[name] if name in section.metrics else section.data.get(name)
 
 
 def key_numbers(audit: Audit, kind: str) -> list[Fact]:
-    """The numbers a reader looks for first, where the audit has them."""
-    name, value = primary_metric(audit)
-    facts = [Fact(f"Primary metric ({name})", value)] if value is not None else []
-    for dotted, label, report, money in KEY_METRICS:
-        section = audit.sections.get(dotted.partition(".")[0])
-        if report not in ("both", kind) or section is None:
-            continue
-        currency = section.data.get("currency") if money else None
-        if isinstance(currency, str) and currency:
-            label = f"{label} ({currency})"
-        if getattr(section, "illustrative", False):  # from default inputs: never a plain figure
-            label = f"{label}, {ILLUSTRATIVE_LABEL}"
-        value = audit.metric(dotted)
-        if dotted == "privacy.epsilon" and value is None:
-            facts.append(Fact(label, "none (no differential privacy)"))
-        elif value is not None:
-            facts.append(Fact(label, value))
-    return facts
+    """The numbers a reader looks for first: what each section declares for this report's
+    cover (``Section.headline``), in section order; one per slot, the later section's winning."""
+    facts: dict[str, Fact] = {}
+    for section in audit.ordered_sections():
+        for number in _declared(section.headline, KeyNumber):
+            if kind not in (number.reports or (section.report,)):
+                continue
+            value = _value(section, number.metric)
+            if value is None and not number.missing:
+                continue  # nothing to show (and a slot keeps an earlier section's number)
+            label = number.label
+            if section.illustrative:  # from default inputs: never a plain figure
+                label = f"{label}, {ILLUSTRATIVE_LABEL}"
+            facts[number.slot or f"{section.name}.{number.metric}"] = Fact(
+                label, number.missing if value is None else value
+            )
+    return list(facts.values())
 
 
 def cover_facts(audit: Audit, settings: ReportSettings) -> list[Fact]:
@@ -185,40 +154,43 @@ def verdict_text(audit: Audit) -> str:
     return audit.verdict.upper() + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def advising_section(audit: Audit) -> Section | None:
+    """The last section (in report order) that gives a :class:`Recommendation`, if any."""
+    advising = [s for s in audit.ordered_sections() if isinstance(s.recommendation, Recommendation)]
+    return advising[-1] if advising else None
+
+
 def recommendation(audit: Audit) -> tuple[str, str]:
-    """(label, reason) by the documented RECOMMENDATION_RULES, unless valuation gives one."""
-    label, reason = _recommendation(audit)
-    valuation = audit.sections.get("valuation")
-    if valuation is not None and getattr(valuation, "illustrative", False):
-        return (
-            f"{label}, {ILLUSTRATIVE_LABEL}",
-            f"{reason} The valuation rests on default business inputs, so this only illustrates "
-            "the rules; set [valuation] (and [market]) to value this model.",
-        )
+    """(label, reason): the audit's verdict first (error, fail), then the advising section's own."""
+    section = advising_section(audit)
+    label, reason = _recommendation(audit, section)
+    if section is not None and section.recommendation is not None:
+        if section.illustrative:
+            label = f"{label}, {ILLUSTRATIVE_LABEL}"
+        if section.recommendation.caveat:
+            reason = f"{reason} {section.recommendation.caveat}"
     return label, reason
 
 
-def _recommendation(audit: Audit) -> tuple[str, str]:
-    valuation = audit.sections.get("valuation")
-    given = valuation.data.get("recommendation") if valuation else None
-    if isinstance(given, str) and given:
-        return given, str(valuation.data.get("recommendation_reason", "as the valuation plugin advises"))
-    value = audit.metric("valuation.risk_adjusted_value")
-    p5 = audit.metric("valuation.risk_adjusted_value_p5")
+def _recommendation(audit: Audit, section: Section | None) -> tuple[str, str]:
     verdict = audit.verdict
     if verdict == "error":
         return "Incomplete", "a plugin failed, so the value cannot be relied on."
     if verdict == "fail":
         return "Hold", "a compliance policy fails; resolve the failing findings first."
-    if value is None:
-        return "No valuation", "the valuation did not run."
-    if value <= 0:
-        return "Do not invest", f"the risk-adjusted value is {format_number(value)}."
-    if p5 is not None and p5 < 0:
-        return "Proceed with caution", f"the 5th percentile of the value is {format_number(p5)}."
-    if verdict == "warn":
-        return "Proceed with conditions", "only warnings remain; address them in the launch plan."
-    return "Proceed", f"every check passes and the risk-adjusted value is {format_number(value)}."
+    advice = section.recommendation if section is not None else None
+    if advice is None:
+        return "No valuation", "no section of this audit puts a value on the model."
+    if verdict == "warn" and advice.if_warn is not None:
+        return advice.if_warn
+    return advice.label, advice.reason
+
+
+def recommendation_rules(audit: Audit) -> tuple[str, ...]:
+    """How the recommendation is chosen: the verdict's rules, then the advising section's."""
+    section = advising_section(audit)
+    own = tuple(section.recommendation.rules) if section is not None and section.recommendation else ()
+    return VERDICT_RECOMMENDATION_RULES + own
 
 
 def keywords(audit: Audit, kind: str, settings: ReportSettings) -> list[str]:
@@ -280,7 +252,7 @@ def extra(audit: Audit, kind: str) -> dict[str, Any]:
         ),
         "recommendation": label,
         "recommendation_reason": reason,
-        "recommendation_rules": RECOMMENDATION_RULES,
+        "recommendation_rules": recommendation_rules(audit),
         "assumptions": notes,
     }
 
@@ -295,6 +267,13 @@ def card_rows(audit: Audit, limit: int = 2000) -> list[tuple[str, str]]:
 
 
 @dataclass
+class IndexCell:
+    value: Any  # a number, or None
+    missing: str = ""  # shown instead of a dash when the section ran without a value
+    detail: str = ""  # muted words after the number
+
+
+@dataclass
 class IndexRow:
     name: str
     href: str
@@ -303,21 +282,57 @@ class IndexRow:
     verdict_notes: list[str]
     compliance_verdict: str
     business_verdict: str
-    fairness: Any
-    epsilon: Any
-    has_privacy: bool
-    metric_name: str
-    metric: Any
-    risk_adjusted: Any
+    cells: list[IndexCell]  # one per column of :func:`index_columns`
+    rank: Any  # the ranking column's value (None: last)
     report_id: str
 
 
-def index_rows(audits: list[Audit] | tuple[Audit, ...]) -> list[IndexRow]:
-    """One row per model, best risk-adjusted value first (models without one last)."""
+def _column_key(section: Section, column: IndexColumn) -> str:
+    return column.slot or f"{section.name}.{column.metric}"
+
+
+def index_columns(audits: Sequence[Audit]) -> list[IndexColumn]:
+    """Every column any audited model's sections declare, in section order (a model
+    without that section shows an empty cell); the first declaration names the column."""
+    return [column for _, column in _index_columns(audits)]
+
+
+def _index_columns(audits: Sequence[Audit]) -> list[tuple[str, IndexColumn]]:
+    found: dict[str, tuple[tuple[int, int], IndexColumn]] = {}
+    for audit in audits:
+        for section in audit.ordered_sections():
+            for position, column in enumerate(_declared(section.index_columns, IndexColumn)):
+                key = _column_key(section, column)
+                place = (section.order, position)
+                if key not in found or place < found[key][0]:
+                    found[key] = (place, found[key][1] if key in found else column)
+    return [(key, column) for key, (_, column) in sorted(found.items(), key=lambda item: item[1][0])]
+
+
+def _cells(audit: Audit) -> dict[str, IndexCell]:
+    """This model's index cells by column key; in a slot the later section's value wins."""
+    cells: dict[str, IndexCell] = {}
+    for section in audit.ordered_sections():
+        for column in _declared(section.index_columns, IndexColumn):
+            key = _column_key(section, column)
+            value = _value(section, column.metric)
+            if value is None and key in cells:
+                continue
+            cells[key] = IndexCell(value, column.missing, column.detail if value is not None else "")
+    return cells
+
+
+def index_rows(audits: Sequence[Audit]) -> list[IndexRow]:
+    """One row per model, ranked by the column a section marks ``rank`` (largest first,
+    models without a value last), else by name."""
+    columns = _index_columns(audits)
+    keys = [key for key, _ in columns]
+    ranking = next((key for key, column in columns if column.rank), None)
     rows = []
     for audit in audits:
         folder = quote(audit.model.name, safe="")
-        metric_name, metric = primary_metric(audit)
+        cells = _cells(audit)
+        rank = cells[ranking].value if ranking in cells else None
         rows.append(
             IndexRow(
                 name=audit.model.name,
@@ -327,16 +342,12 @@ def index_rows(audits: list[Audit] | tuple[Audit, ...]) -> list[IndexRow]:
                 verdict_notes=list(audit.verdict_notes),
                 compliance_verdict=_report_verdict(audit, "compliance"),
                 business_verdict=_report_verdict(audit, "business"),
-                fairness=audit.metric("fairness.score"),
-                epsilon=audit.metric("privacy.epsilon"),
-                has_privacy="privacy" in audit.sections,
-                metric_name=metric_name,
-                metric=metric,
-                risk_adjusted=audit.metric("valuation.risk_adjusted_value"),
+                cells=[cells.get(k, IndexCell(None)) for k in keys],
+                rank=rank if is_number(rank) else None,
                 report_id=audit.report_id,
             )
         )
-    return sorted(rows, key=lambda r: (r.risk_adjusted is None, -(r.risk_adjusted or 0), r.name))
+    return sorted(rows, key=lambda r: (r.rank is None, -(r.rank or 0), r.name))
 
 
 def _report_verdict(audit: Audit, kind: str) -> str:

@@ -14,6 +14,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pandas as pd
+from auditkit.plugins.assess.fairness import section as fairness_section
+from auditkit.plugins.assess.privacy import assess as privacy_assess
+from auditkit.plugins.assess.training import assess as training_assess
+from auditkit.plugins.value.business import advice as valuation_advice
 
 from auditkit.audit import (
     Audit,
@@ -21,6 +25,8 @@ from auditkit.audit import (
     Chart,
     DatasetInfo,
     Finding,
+    IndexColumn,
+    KeyNumber,
     ModelInfo,
     PluginInfo,
     Section,
@@ -149,6 +155,7 @@ def _training(text: str) -> Section:
         plugin="training",
     )
     s.key_metrics = ["training_cost"]
+    s.headline, s.index_columns = list(training_assess.HEADLINE), list(training_assess.INDEX_COLUMNS)
     s.metrics = {"training_cost": 412.5, "wall_seconds": 5231.0, "epochs": 3, "final_loss": 0.2311}
     s.tables.append(
         Table(
@@ -192,6 +199,15 @@ def _fairness(labels: list[str], text: str) -> Section:
         plugin="fairness",
     )
     s.key_metrics = ["score", "accuracy"]
+    # as the fairness plugin declares F; the primary metric (accuracy) sits here in this audit
+    s.headline = [
+        *fairness_section._new_section().headline,
+        KeyNumber("accuracy", "Primary metric (accuracy)", reports=("compliance", "business"), slot="primary_metric"),
+    ]
+    s.index_columns = [
+        *fairness_section._new_section().index_columns,
+        IndexColumn("accuracy", "Primary metric", detail="accuracy", slot="primary_metric"),
+    ]
     s.metrics = {
         "score": FAIRNESS_SCORE,
         "accuracy": ACCURACY,
@@ -250,6 +266,7 @@ def _privacy(text: str) -> Section:
         plugin="privacy",
     )
     s.key_metrics = ["epsilon"]
+    s.headline, s.index_columns = list(privacy_assess.HEADLINE), list(privacy_assess.INDEX_COLUMNS)
     s.metrics = {
         "epsilon": EPSILON,
         "delta": 1e-5,
@@ -283,6 +300,10 @@ def _market(text: str) -> Section:
         summary=f"Optimal promotion spend P* = 25,000 returns f(P*) = 142,000{text}.",
     )
     s.key_metrics = ["optimal_spend", "net_at_optimum"]
+    s.headline = [
+        KeyNumber("optimal_spend", "Optimal promotion spend P*"),
+        KeyNumber("net_at_optimum", "Net market return g(P*)"),
+    ]
     s.metrics = {
         "optimal_spend": 25_000.0,
         "revenue_at_optimum": 142_000.0,
@@ -373,6 +394,7 @@ def _valuation(text: str) -> Section:
         "risk_adjusted_value_p95": 331_902.0,
     }
     s.data["primary_metric"] = "accuracy"
+    valuation_advice.declare(s, "", "accuracy")  # the recommendation follows the metrics set above
     s.charts += _valuation_charts()
     s.tables.append(
         Table(

@@ -101,10 +101,10 @@ def _md_date(created: str) -> str:
 
 
 def _md_value(value: Any) -> str:
-    from auditkit.rendering import _is_number, format_number
+    from auditkit.reportformat import format_number, is_number
 
     # our own number formatting needs no escaping (digits, separators, sign, e, dash)
-    return format_number(value) if _is_number(value) or value is None else md_text(value, 60)
+    return format_number(value) if is_number(value) or value is None else md_text(value, 60)
 
 
 def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool = True) -> str:
@@ -122,7 +122,7 @@ def build_summary(audit: Audit, files: list[tuple[str, str]], top: int, json_wri
 
 def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written: bool) -> str:
     from auditkit.rendering import section_key_numbers, sorted_findings, status_label
-    from auditkit.reportdata import finding_counts, key_numbers, recommendation
+    from auditkit.reportdata import advising_section, finding_counts, key_numbers, recommendation
 
     findings = sorted_findings(audit)
     verdict = audit.verdict.upper()
@@ -149,7 +149,7 @@ def _summary(audit: Audit, files: list[tuple[str, str]], top: int, json_written:
         # a label may carry config text (the currency), so it is escaped like any other
         lines += [f"| {md_text(f.label, 80)} | {_md_value(f.value)} |" for f in numbers.values()]
         lines.append("")
-    if "valuation" in audit.sections:
+    if advising_section(audit) is not None:
         label, reason = recommendation(audit)
         lines += [f"**Recommendation: {md_text(label)}**: {md_text(reason, 300)}", ""]
     if findings:

@@ -5,13 +5,23 @@ from __future__ import annotations
 from auditkit.plugins.assess.fairness.assess import FairnessResult
 from auditkit.plugins.assess.fairness.counterfactual import CounterfactualResult
 
-from auditkit.audit import Audit, Section
+from auditkit.audit import Audit, IndexColumn, KeyNumber, Section
 
 NAME, TITLE, ORDER = "fairness", "Fairness", 200
+SCORE_NOTE = "F: fairness score (1 = every constraint within tolerance)."
 
 
 def _new_section() -> Section:
-    return Section(name=NAME, title=TITLE, report="compliance", order=ORDER, plugin="fairness")
+    return Section(
+        name=NAME,
+        title=TITLE,
+        report="compliance",
+        order=ORDER,
+        plugin="fairness",
+        # F weighs the value in the business report too, so both covers show it
+        headline=[KeyNumber("score", "Fairness score F", reports=("compliance", "business"))],
+        index_columns=[IndexColumn("score", "Fairness F", note=SCORE_NOTE)],
+    )
 
 
 def _fmt_ci(ci: tuple[float, float] | None, level: float) -> str:

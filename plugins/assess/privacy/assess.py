@@ -11,10 +11,24 @@ from typing import Any
 from auditkit.plugins.assess.privacy import record
 from auditkit.plugins.assess.privacy.record import DpSetting, TrainingRecord
 
-from auditkit.audit import Audit, Calculation, Section, Table
+from auditkit.audit import Audit, Calculation, IndexColumn, KeyNumber, Section, Table
 
 ORDER = 300
 DELTAS = [10.0**k for k in range(-12, -1)]
+# the costs C and D feed the valuation, so the business cover shows them too
+HEADLINE = [
+    KeyNumber("epsilon", "Privacy budget ε (DP)", missing="none (no differential privacy)"),
+    KeyNumber("protection_cost", "Privacy-protection cost C", reports=("compliance", "business")),
+    KeyNumber("compliance_cost", "Compliance cost D", reports=("compliance", "business")),
+]
+INDEX_COLUMNS = [
+    IndexColumn(
+        "epsilon",
+        "Privacy ε",
+        missing="no DP",
+        note='ε: differential-privacy budget; "no DP" when the model was trained without it.',
+    )
+]
 
 
 def assess(audit: Audit) -> Section:
@@ -24,6 +38,8 @@ def assess(audit: Audit) -> Section:
         report="compliance",
         order=ORDER,
         key_metrics=["epsilon", "pii_occurrences", "mia_auc", "protection_cost", "compliance_cost"],
+        headline=HEADLINE,
+        index_columns=INDEX_COLUMNS,
     )
     rec = record.read_record(audit.model_dir)
     summary: list[str] = []

@@ -16,10 +16,17 @@ from typing import Any
 
 from auditkit.plugins.assess.training.record_fields import read_record
 
-from auditkit.audit import Audit, Calculation, Section, Table
+from auditkit.audit import Audit, Calculation, IndexColumn, KeyNumber, Section, Table
 from auditkit.errors import ModelDirError
 from auditkit.model_dir import read_json, read_model_card
 
+# accuracy is the primary metric until a value plugin (the valuation) fills the slot with its choice
+PRIMARY_SLOT = "primary_metric"
+HEADLINE = [
+    KeyNumber("accuracy", "Primary metric (accuracy)", reports=("compliance", "business"), slot=PRIMARY_SLOT),
+    KeyNumber("training_cost", "Training cost"),
+]
+INDEX_COLUMNS = [IndexColumn("accuracy", "Primary metric", detail="accuracy", slot=PRIMARY_SLOT)]
 RESULT_FILES = ("all_results.json", "eval_results.json", "train_results.json")
 
 
@@ -195,6 +202,8 @@ def assess(audit: Audit, order: int = 100) -> Section:
         report="compliance",
         order=order,
         plugin="training",
+        headline=HEADLINE,
+        index_columns=INDEX_COLUMNS,
     )
     record = files.record or {}
     for problem in files.problems:

@@ -9,7 +9,7 @@ from auditkit.plugins.value.business.curves import FORMULAS, OPTIMUM_FORMULAS
 from auditkit.plugins.value.business.market_model import MarketModel, MarketResult, Segment
 from auditkit.plugins.value.business.sources import combine, given, kind_of, make_illustrative
 
-from auditkit.audit import Audit, Calculation, Section, Table
+from auditkit.audit import Audit, Calculation, KeyNumber, Section, Table
 
 MARGINAL_FORMULAS = {
     "saturating": "f'(P) = a·b·exp(−b·P)",
@@ -22,6 +22,11 @@ SEGMENT_FORMULAS = {
     "saturating": "P_i = clip(ln(a·b/(k + λ))/b, 0, budget)",
     "logarithmic": "P_i = clip(a/(k + λ) − 1/b, 0, budget)",
 }
+
+
+def money_label(label: str, currency: str) -> str:
+    """A key number's label with its currency, as the covers read it: ``Net value V_net (EUR)``."""
+    return f"{label} ({currency})" if isinstance(currency, str) and currency else label
 
 
 def build_section(audit: Audit, charts: bool = True) -> Section:
@@ -39,6 +44,10 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
         order=600,
         plugin="market",
         key_metrics=["optimal_spend", "revenue_at_optimum", "net_at_optimum"],
+        headline=[
+            KeyNumber("optimal_spend", money_label("Optimal promotion spend P*", currency)),
+            KeyNumber("net_at_optimum", money_label("Net market return g(P*)", currency)),
+        ],
     )
     section.metrics = _metrics(model, result)
     section.calculations = _calculations(model, result)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from auditkit.plugins.value.business import chain
+from auditkit.plugins.value.business import advice, chain
 from auditkit.plugins.value.business.charts import histogram_chart, money, tornado_chart, waterfall_chart
 from auditkit.plugins.value.business.market_report import MARKET_KEYS
 from auditkit.plugins.value.business.montecarlo import MonteCarlo, monte_carlo, tornado
@@ -118,6 +118,7 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
             "percentiles": mc.percentiles,
         },
     }
+    advice.declare(section, currency, inputs.measured.name)
     return section
 
 
