@@ -174,7 +174,11 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--out", type=Path, default=Path("auditkit-reports"), help="report folder (default: ./auditkit-reports)"
     )
-    run.add_argument("--format", dest="formats", help="comma-separated formats: html,pdf,json,md (default: all)")
+    run.add_argument(
+        "--format",
+        dest="formats",
+        help="comma-separated report formats, e.g. html,json (default: every format the enabled renderers declare)",
+    )
     run.add_argument("--fail-on", choices=("warn", "fail"), help="lowest verdict that exits with 1 (default: fail)")
     run.add_argument(
         "--config",
@@ -264,7 +268,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     options = RunOptions(
         out=args.out,
-        formats=_formats(args.formats),
+        formats=_formats(args.formats, args.plugin_manager),
         fail_on=args.fail_on,
         config_file=args.config,
         policy_file=args.policy,
@@ -374,18 +378,13 @@ def cmd_hooks(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _formats(value: str | None) -> list[str] | None:
+def _formats(value: str | None, pm: Any) -> list[str] | None:
+    """``--format``: some of the formats the enabled renderers declare (none given: ``None``)."""
     if value is None:
         return None
-    from auditkit.coreplugin import FORMATS
+    from auditkit.coreplugin import declared_formats, parse_formats
 
-    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise UsageError(
-            f"--format {value}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}"
-        )
-    return formats
+    return parse_formats(value, declared_formats(pm.hook))
 
 
 def with_reference(settings: dict[str, Any], items: list[str]) -> dict[str, Any]:

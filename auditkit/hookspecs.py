@@ -167,12 +167,27 @@ def auditkit_render_prepare(formats: list[str]) -> None:
 
 
 @hookspec
+def auditkit_report_formats() -> list[str] | None:
+    """Declare the report formats this plugin's ``auditkit_render`` writes, e.g. ``["docx"]``.
+
+    Return short lower-case names (letters, digits, ``-`` or ``_``; the built-ins declare
+    ``html``, ``pdf``, ``json`` and ``md``). auditkit knows no format by itself: the formats
+    every enabled plugin declares are what ``--format`` and ``[run] formats`` accept (an
+    unknown name is a one-line usage error listing them) and, all of them, the default
+    when neither is given. A plugin that renders nothing returns ``None``. Two
+    plugins may declare the same name (both are then asked to write it). Called once per
+    process, before any model is audited; all implementations are collected.
+    """
+
+
+@hookspec
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     """Write the report files for the formats this plugin knows; return their paths.
 
     ``out_dir`` is a private staging folder: write there, and auditkit moves every file
     into ``OUT/<model-name>/`` atomically once all renderers have finished, so a reader
-    never sees half a report. Ignore formats you do not know.
+    never sees half a report. ``formats`` are the ones asked for this run; write those
+    you declared in ``auditkit_report_formats`` and ignore the others.
     """
 
 

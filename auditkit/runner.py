@@ -298,6 +298,10 @@ class Runner:
             self._schemas = collect_schemas(
                 (call_plain(i, {}, "auditkit_config_schema") for i in impls), (i.plugin_name for i in impls)
             )
+            from auditkit.coreplugin import bind_formats, declared_formats
+
+            # [run] formats accepts, and by default writes, what the enabled renderers declare
+            bind_formats(self._schemas, declared_formats(self.pm.hook))
         return self._schemas
 
     def load_config(self, model_dir: Path) -> Config:

@@ -27,6 +27,11 @@ def auditkit_config_schema() -> ConfigSection:
 
 
 @hookimpl
+def auditkit_report_formats() -> list[str]:
+    return ["html"]
+
+
+@hookimpl
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     if "html" not in formats:
         return None

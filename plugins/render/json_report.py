@@ -70,6 +70,11 @@ def _predictions_json(audit: Audit) -> dict[str, Any] | None:
     return {"source": predictions.source, "rows": len(predictions.labels), "seconds": round(predictions.seconds, 3)}
 
 
+@hookimpl
+def auditkit_report_formats() -> list[str]:
+    return ["json"]
+
+
 @hookimpl(trylast=True)
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path]:
     if "json" not in formats:

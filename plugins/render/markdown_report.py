@@ -58,6 +58,11 @@ def auditkit_config_schema() -> ConfigSection:
     return report_config_schema()  # the same object as html's: [report] is shared
 
 
+@hookimpl
+def auditkit_report_formats() -> list[str]:
+    return ["md"]
+
+
 @hookimpl(trylast=True)
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     if "md" not in formats:

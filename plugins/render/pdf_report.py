@@ -52,6 +52,11 @@ def auditkit_render_prepare(formats: list[str]) -> None:
 
 
 @hookimpl
+def auditkit_report_formats() -> list[str]:
+    return ["pdf"]
+
+
+@hookimpl
 def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
     if "pdf" not in formats:
         return None
