@@ -17,7 +17,10 @@ from typing import Any
 from auditkit._version import __version__
 from auditkit.errors import ExitCode, UsageError
 
-EPILOG = "exit codes: 0 pass (or warn), 1 a policy failed, 2 usage or input error, 3 a plugin error"
+EPILOG = (
+    "exit codes: 0 pass (or warn), 1 a policy failed, 2 usage or input error, 3 a plugin error, "
+    "4 publishing failed (the reports are kept)"
+)
 
 
 def console() -> None:
@@ -157,6 +160,7 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     _add_trust(sub)
     _add_plugins(sub)
     _add_hooks(sub)
+    _add_publish(sub)
     from auditkit.isolation import GuardedCaller  # a plugin's sys.exit() here must not end every command
 
     GuardedCaller(pm.hook.auditkit_add_commands, "auditkit_add_commands")(subparsers=sub)
@@ -201,7 +205,12 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument("--reference", action="append", default=[], metavar="FEATURE=GROUP",
                      help="fairness reference group of a sensitive feature (repeatable), e.g. race=Caucasian")
-    run.add_argument("--publish", metavar="TARGET", help="attach the reports to a ticket, e.g. dir:/path/to/ticket")
+    run.add_argument(
+        "--publish",
+        metavar="TARGET",
+        help="attach the reports to a ticket: dir:PATH, github:OWNER/REPO#N, gitlab:GROUP/PROJECT#N (!N for an MR), "
+        "jira:KEY-123 or roundup:issueN; checked before the audit, credentials from the environment",
+    )
     run.add_argument("--no-cache", action="store_true",
                      help="predict (and recompute cached results) again even when the caches hold them")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
@@ -373,6 +382,57 @@ def cmd_hooks(args: argparse.Namespace) -> int:
 
     print(hook_reference(markdown=args.format == "markdown"))
     return ExitCode.OK
+
+
+def _add_publish(sub: Any) -> None:
+    publish = sub.add_parser(
+        "publish",
+        help="attach written reports (OUT/<model>) to review tickets",
+        description="Attach the reports auditkit run wrote in OUT/<model> to review tickets: one comment per "
+        "model, updated in place on a re-run, and each file sent once. Credentials come from environment "
+        "variables only (GITHUB_TOKEN, GITLAB_TOKEN, JIRA_*, ROUNDUP_*).",
+        epilog=EPILOG,
+    )
+    publish.add_argument("report_dir", type=Path, metavar="OUT/MODEL", help="a model's report folder")
+    publish.add_argument(
+        "--to",
+        dest="targets",
+        action="append",
+        required=True,
+        metavar="TARGET",
+        help="dir:PATH, github:OWNER/REPO#N, gitlab:GROUP/PROJECT#N (!N for an MR), jira:KEY-123 or "
+        "roundup:issueN (repeatable)",
+    )
+    publish.add_argument("--dry-run", action="store_true", help="print what would be sent, and send nothing")
+    publish.set_defaults(func=cmd_publish)
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Every target is checked before anything is sent; one failing target does not stop the others."""
+    from auditkit.errors import PublishError
+    from auditkit.plugins.publish.bundle import dry_run_mode, report_files
+    from auditkit.terminal import one_line, sanitize
+
+    files = report_files(args.report_dir)
+    publish = args.plugin_manager.hook.auditkit_publish
+    for target in args.targets:
+        if publish(audit=None, files=[], target=target) is None:
+            raise UsageError(f"--to {target}: no publisher knows this target; try dir:PATH, github:OWNER/REPO#N, "
+                             "gitlab:GROUP/PROJECT#N, jira:KEY-123 or roundup:issueN")
+    code = ExitCode.OK
+    for target in args.targets:
+        try:
+            with dry_run_mode(args.dry_run):
+                published = publish(audit=None, files=files, target=target)
+        except PublishError as exc:
+            print(f"auditkit: error: {one_line(exc)}", file=sys.stderr)
+            code = ExitCode.PUBLISH_FAILED
+            continue
+        if args.dry_run:
+            print(sanitize(published))
+        else:
+            print(f"published {one_line(args.report_dir.name)} to {one_line(published)}")
+    return code
 
 
 # ------------------------------------------------------------------------------ helpers

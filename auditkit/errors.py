@@ -12,6 +12,7 @@ class ExitCode(enum.IntEnum):
     POLICY_FAILED = 1
     USAGE_ERROR = 2
     PLUGIN_ERROR = 3
+    PUBLISH_FAILED = 4  # the reports are written and kept; sending them to the ticket failed
     INTERRUPTED = 130
 
 
@@ -33,3 +34,8 @@ class DataError(UsageError):
 
 class ModelDirError(UsageError):
     """A model directory that cannot be loaded safely."""
+
+
+class PublishError(Exception):
+    """The ticket refused or could not take the reports: one line naming the target and
+    the fix, exit code 4. The reports stay on disk, so ``auditkit publish`` can retry."""

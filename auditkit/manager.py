@@ -43,6 +43,10 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("html", "auditkit.plugins.render.html_report"),
     ("pdf", "auditkit.plugins.render.pdf_report"),
     ("publish", "auditkit.plugins.publish.directory"),
+    ("github", "auditkit.plugins.publish.github"),
+    ("gitlab", "auditkit.plugins.publish.gitlab"),
+    ("jira", "auditkit.plugins.publish.jira"),
+    ("roundup", "auditkit.plugins.publish.roundup"),
 )
 
 # Plugins without which auditkit cannot run at all; `-p no:` refuses them.

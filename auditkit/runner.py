@@ -33,7 +33,7 @@ from auditkit.config import (
     read_toml,
 )
 from auditkit.data import load_eval_data
-from auditkit.errors import ExitCode, ModelDirError, UsageError
+from auditkit.errors import ExitCode, ModelDirError, PublishError, UsageError
 from auditkit.hashing import value_sha256
 from auditkit.isolation import (
     CallOutcome,
@@ -91,7 +91,13 @@ class ModelResult:
     traceback: str | None = None
 
 
-_EXIT_PRIORITY = [ExitCode.USAGE_ERROR, ExitCode.PLUGIN_ERROR, ExitCode.POLICY_FAILED, ExitCode.OK]
+_EXIT_PRIORITY = [
+    ExitCode.USAGE_ERROR,
+    ExitCode.PLUGIN_ERROR,
+    ExitCode.PUBLISH_FAILED,
+    ExitCode.POLICY_FAILED,
+    ExitCode.OK,
+]
 
 
 def overall_exit_code(results: list[ModelResult]) -> ExitCode:
@@ -116,6 +122,7 @@ class Runner:
     # ---------------------------------------------------------------- whole run
 
     def run(self, paths: list[Path]) -> list[ModelResult]:
+        self.check_publish_target()  # a bad target or missing token: exit 2 now, not after the audit
         out_root = self.options.out
         targets: list[tuple[Path, str]] = []
         for root in paths:
@@ -147,6 +154,10 @@ class Runner:
             result.exit_code = ExitCode.USAGE_ERROR
         except PluginExit as exc:  # a plugin's sys.exit() in a loader or publisher
             result.error, result.traceback, result.exit_code = str(exc), traceback.format_exc(), ExitCode.PLUGIN_ERROR
+        except PublishError as exc:  # the reports are written and stay; the ticket did not take them
+            result.error, result.traceback = str(exc), traceback.format_exc()
+            if result.exit_code in (ExitCode.OK, ExitCode.POLICY_FAILED):
+                result.exit_code = ExitCode.PUBLISH_FAILED
         except OSError as exc:
             result.traceback = traceback.format_exc()
             if disk_full(exc):
@@ -508,6 +519,16 @@ class Runner:
                 self.progress(f"index: {outcome.finding.message}")  # type: ignore[union-attr]
         with out_lock(self.options.out):
             commit(staged, index_stage, self.options.out)
+
+    def check_publish_target(self) -> None:
+        """``--publish`` checked before any audit: its syntax, the credentials in the environment, a
+        writable folder (publishers called with ``audit=None, files=[]``; UsageError is exit 2)."""
+        target = self.options.publish
+        if target and self.pm.hook.auditkit_publish(audit=None, files=[], target=target) is None:
+            raise UsageError(
+                f"--publish {target}: no publisher knows this target; try dir:PATH, github:OWNER/REPO#N, "
+                "gitlab:GROUP/PROJECT#N, jira:KEY-123 or roundup:issueN"
+            )
 
     def _publish(self, audit: Audit, files: list[Path], skip: list[str]) -> str:
         target = self.options.publish or ""
