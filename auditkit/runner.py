@@ -35,15 +35,7 @@ from auditkit.config import (
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, PublishError, UsageError
 from auditkit.hashing import value_sha256
-from auditkit.isolation import (
-    CallOutcome,
-    GuardedCaller,
-    PluginExit,
-    call_impl,
-    call_plain,
-    implementations,
-    section_problem,
-)
+from auditkit.isolation import CallOutcome, Hook, HookRelay, PluginExit, section_problem
 from auditkit.logit_cache import LogitCache, logit_cache_file
 from auditkit.manager import AuditkitPluginManager
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
@@ -191,7 +183,7 @@ class Runner:
 
         say("loading evaluation data")
         clock = time.perf_counter()
-        load_data = self._subset("auditkit_load_data", skip)
+        load_data = self._hook("auditkit_load_data", skip)
         data = load_eval_data(load_data, model_dir, config, list(info.labels), info.task)
         if not info.labels and data.y_true is not None:
             info.labels = sorted({str(v) for v in data.y_true})
@@ -211,7 +203,7 @@ class Runner:
             plugins=[p for p in self.pm.active() if p.name not in skip],
             created=_created(),
             timings=timings,
-            hook=_HookRelay(self, skip),
+            hook=HookRelay(self.pm, skip),  # a plugin calling a hook gets the same isolation
             cache_dir=str(results_dir(self.options.out)) if self._use_cache(config, handle) else None,
         )
         result.audit = audit
@@ -243,10 +235,6 @@ class Runner:
 
         timeout = float(config.section("run")["timeout"])
         formats = self.options.formats or list(config.section("run")["formats"])
-        for impl in implementations(self.pm, "auditkit_render_prepare", skip):  # warm-up runs beside the audit
-            outcome = call_impl(impl, {"formats": formats}, "auditkit_render_prepare", timeout)
-            if not outcome.ok:
-                audit.findings.append(outcome.finding)  # type: ignore[arg-type]
 
         clock = time.perf_counter()
         audit.predictions = self._predict(audit, handle, say)
@@ -257,14 +245,13 @@ class Runner:
 
         for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
             clock = time.perf_counter()
-            for impl in implementations(self.pm, hook, skip):
-                say(f"{phase}: {impl.plugin_name}")
-                started = time.perf_counter()
-                self._collect(audit, call_impl(impl, {"audit": audit}, hook, timeout), hook)
-                timings[f"{phase}.{impl.plugin_name}"] = _lap(started)
+            starting = lambda plugin, phase=phase: say(f"{phase}: {plugin}")  # noqa: E731
+            for outcome in self._hook(hook, skip).outcomes({"audit": audit}, timeout, starting):
+                self._collect(audit, outcome, hook)
+                timings[f"{phase}.{outcome.plugin}"] = outcome.seconds
             timings[phase] = _lap(clock)
-        for impl in implementations(self.pm, "auditkit_policy", skip):
-            self._collect_findings(audit, call_impl(impl, {"audit": audit}, "auditkit_policy", timeout))
+        for outcome in self._hook("auditkit_policy", skip).outcomes({"audit": audit}, timeout):
+            self._collect_findings(audit, outcome)
         if logit_cache is not None:
             logit_cache.save()
         if isinstance(getattr(handle, "inference_seconds", None), float):
@@ -282,10 +269,8 @@ class Runner:
         model_stage = staging / name
         model_stage.mkdir(parents=True, exist_ok=True)
         staged: list[Path] = []
-        for impl in implementations(self.pm, "auditkit_render", skip):
-            outcome = call_impl(
-                impl, {"audit": audit, "out_dir": model_stage, "formats": formats}, "auditkit_render", timeout
-            )
+        render = {"audit": audit, "out_dir": model_stage, "formats": formats}
+        for outcome in self._hook("auditkit_render", skip).outcomes(render, timeout):
             if disk_full(outcome.exception):  # commit nothing: the previous set of reports stays whole
                 message = disk_full_message(outcome.exception, self.options.out / name, outcome.plugin)  # type: ignore[arg-type]
                 raise UsageError(message)
@@ -305,10 +290,8 @@ class Runner:
 
     def schemas(self) -> dict[str, ConfigSection]:
         if self._schemas is None:
-            impls = implementations(self.pm, "auditkit_config_schema")
-            self._schemas = collect_schemas(
-                (call_plain(i, {}, "auditkit_config_schema") for i in impls), (i.plugin_name for i in impls)
-            )
+            found = self._hook("auditkit_config_schema").results()
+            self._schemas = collect_schemas((result for _, result in found), (plugin for plugin, _ in found))
             from auditkit.coreplugin import bind_formats, declared_formats
 
             # [run] formats accepts, and by default writes, what the enabled renderers declare
@@ -362,14 +345,14 @@ class Runner:
                 )
         return out
 
-    def _subset(self, hook: str, skip: list[str]) -> Any:
-        remove = [self.pm.get_plugin(n) for n in skip if self.pm.has_plugin(n)]
-        caller = self.pm.subset_hook_caller(hook, remove_plugins=remove) if remove else getattr(self.pm.hook, hook)
-        return GuardedCaller(caller, hook)  # a plugin's sys.exit() is a plugin error, not the end of the run
+    def _hook(self, hook: str, skip: list[str] | tuple[str, ...] = ()) -> Hook:
+        """Every hook call goes through :class:`~auditkit.isolation.Hook`: one implementation
+        at a time, a plugin's exception or sys.exit() naming the plugin, never ending the run."""
+        return Hook(getattr(self.pm.hook, hook), hook, skip)
 
     def _load_model(self, model_dir: Path, config: Config, skip: list[str]) -> Any:
         try:
-            handle = self._subset("auditkit_load_model", skip)(model_dir=model_dir, config=config)
+            handle = self._hook("auditkit_load_model", skip)(model_dir=model_dir, config=config)
         except (UsageError, PluginExit):
             raise
         except Exception as exc:
@@ -509,10 +492,8 @@ class Runner:
         index_stage = staging / ".index"
         index_stage.mkdir(parents=True, exist_ok=True)
         staged: list[Path] = []
-        for impl in implementations(self.pm, "auditkit_render_index"):
-            outcome = call_impl(
-                impl, {"audits": audits, "out_dir": index_stage, "formats": formats}, "auditkit_render_index"
-            )
+        render = {"audits": audits, "out_dir": index_stage, "formats": formats}
+        for outcome in self._hook("auditkit_render_index").outcomes(render):
             if outcome.ok:
                 staged.extend(Path(p) for p in outcome.result or [] if Path(p).is_file())
             else:
@@ -532,7 +513,7 @@ class Runner:
 
     def _publish(self, audit: Audit, files: list[Path], skip: list[str]) -> str:
         target = self.options.publish or ""
-        published = self._subset("auditkit_publish", skip)(audit=audit, files=files, target=target)
+        published = self._hook("auditkit_publish", skip)(audit=audit, files=files, target=target)
         if published is None:
             raise UsageError(f"--publish {target}: no publisher knows this target; try dir:PATH")
         return str(published)
@@ -547,17 +528,6 @@ class Runner:
         if severity_rank(verdict) >= severity_rank(fail_on):
             return ExitCode.POLICY_FAILED
         return ExitCode.OK
-
-
-class _HookRelay:
-    """``audit.hook``: the plugin manager's hooks minus the plugins this audit disabled."""
-
-    def __init__(self, runner: Runner, skip: list[str]) -> None:
-        self._runner = runner
-        self._skip = skip
-
-    def __getattr__(self, name: str) -> Any:
-        return self._runner._subset(name, self._skip)
 
 
 def _wrong_type(plugin: str, hook: str, value: Any, expected: str) -> Finding:

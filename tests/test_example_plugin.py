@@ -49,7 +49,13 @@ def test_plugins_lists_it_with_version_and_source(plugin_autoload) -> None:
         "name": "calibration",
         "version": EXAMPLE_VERSION,
         "source": SOURCE,
-        "hooks": ["auditkit_assess", "auditkit_config_schema", "auditkit_template_dirs"],
+        "hooks": [
+            "auditkit_assess",
+            "auditkit_config_schema",
+            "auditkit_render",
+            "auditkit_report_formats",
+            "auditkit_template_dirs",
+        ],
         "status": "loaded",
     }
     table = run_cli(["plugins"]).stdout
@@ -111,6 +117,43 @@ def test_compliance_html_uses_its_partial(plugin_autoload, tiny_model_dir: Path,
     assert 'class="metrics calibration-headline"' in html
     assert "Reliability diagram" in html and "ECE per sensitive group" in html
     assert html.count("<svg") >= 2 and "Chart description:" in html
+    # its declared key number is on the cover, with the value audit.json holds, as auditkit prints numbers
+    from auditkit.rendering import format_number
+
+    ece = format_number(audit["sections"]["calibration"]["metrics"]["ece"])
+    summary = html[html.index('id="summary"') :]
+    numbers = summary[summary.index('<div class="key-numbers">') : summary.index("</div>\n</div>")]
+    label = '<span class="k">Expected calibration error ECE</span>'
+    assert f'{label}<span class="v"><span class="num">{ece}</span>' in numbers
+    # and its declared column is in the multi-model index, with the same value
+    index = (out / "index.html").read_text(encoding="utf-8")
+    head = index[index.index("<thead>") : index.index("</thead>")]
+    assert ">Calibration ECE</th>" in head
+    assert f'data-sort="{audit["sections"]["calibration"]["metrics"]["ece"]!r}">{ece}<' in index
+    assert "ECE: expected calibration error" in index
+
+
+def test_its_txt_format_is_accepted_and_written(plugin_autoload, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """A format auditkit does not know, declared by the package's renderer: no host change."""
+    out = tmp_path / "out"
+    renderers = ["-p", "no:html", "-p", "no:pdf", "-p", "no:markdown"]
+    result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "txt,json", *SLOW, *renderers])
+    assert result.exit_code in (0, 1), result.stderr
+    audit = read_audit_json(out / "tox-v3" / "audit.json")
+    text = (out / "tox-v3" / "calibration.txt").read_text(encoding="utf-8")
+    metrics = audit["sections"]["calibration"]["metrics"]
+    assert f"model: tox-v3\naudit verdict: {audit['verdict']}\n" in text
+    assert f"ece: {metrics['ece']:.4f}\n" in text and f"rows: {metrics['rows']}\n" in text
+    assert not (out / "tox-v3" / "compliance.html").exists()  # only what was asked
+
+
+def test_txt_is_unknown_without_it(plugin_autoload, tiny_model_dir: Path, tmp_path: Path) -> None:
+    result = run_cli(["run", tiny_model_dir, "-p", "no:calibration", "--out", tmp_path / "out", "--format", "txt,json"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "--format txt,json: unknown format txt; choose from " in line
+    assert "json" in line.split("choose from ")[1] and "txt" not in line.split("choose from ")[1]
+    assert not (tmp_path / "out" / "tox-v3").exists()
 
 
 def test_disable_removes_it(plugin_autoload, tiny_model_dir: Path, tmp_path: Path) -> None:

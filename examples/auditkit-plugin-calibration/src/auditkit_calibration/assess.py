@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from auditkit import Calculation, ConfigError, Section, Table
+from auditkit.audit import IndexColumn, KeyNumber
 
 from auditkit_calibration.ece import Calibration, bin_edges, calibrate
 
@@ -91,7 +92,16 @@ def assess(audit: Audit) -> Section | None:
         return None  # token tasks have no per-row probability to calibrate
     cfg = Settings.from_audit(audit)
     section = Section(
-        name=SECTION, title="Calibration", order=ORDER, template=TEMPLATE, key_metrics=["ece", "worst_group_ece"]
+        name=SECTION,
+        title="Calibration",
+        order=ORDER,
+        template=TEMPLATE,
+        key_metrics=["ece", "worst_group_ece"],
+        # on the compliance cover and as a column of the multi-model index, like a built-in's
+        headline=[KeyNumber("ece", "Expected calibration error ECE")],
+        index_columns=[
+            IndexColumn("ece", "Calibration ECE", note="ECE: expected calibration error (0 = probabilities match).")
+        ],
     )
     found = target(audit, cfg.kind)
     if isinstance(found, str):

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from auditkit import ConfigSection, Option, hookimpl
 
+from auditkit_calibration import summary
+
 if TYPE_CHECKING:
     from auditkit import Audit, Section
 
@@ -85,3 +87,16 @@ def auditkit_assess(audit: Audit) -> Section | None:
     from auditkit_calibration.assess import assess
 
     return assess(audit)
+
+
+@hookimpl
+def auditkit_report_formats() -> list[str]:
+    # a format of our own: auditkit accepts `--format txt` because this plugin declares it
+    return [summary.FORMAT]
+
+
+@hookimpl
+def auditkit_render(audit: Audit, out_dir: Path, formats: list[str]) -> list[Path] | None:
+    if summary.FORMAT not in formats:
+        return None
+    return [summary.write(audit, out_dir, SECTION)]
