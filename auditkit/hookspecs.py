@@ -4,6 +4,9 @@ Every built-in capability implements these hooks exactly as a third-party packag
 The docstrings are the reference for plugin authors (`auditkit hooks` prints them).
 Hooks are called with keyword arguments; an implementation may accept fewer arguments
 than the specification lists, which is how a hook grows without breaking plugins.
+A plugin may define hooks of its own for other plugins (a ``hookspecs`` attribute, see
+:meth:`auditkit.manager.AuditkitPluginManager.add_plugin`): the privacy plugin's
+``auditkit_pii_recognizers`` is one.
 """
 
 from __future__ import annotations
@@ -126,44 +129,8 @@ def auditkit_policy(audit: Audit) -> list[Any] | None:
 
 
 # --------------------------------------------------------------------------------------
-# extension points of built-in plugins
-# --------------------------------------------------------------------------------------
-
-
-@hookspec
-def auditkit_pii_recognizers() -> list[Any] | None:
-    """Return recognizers for the privacy plugin's scan for personal data (PII).
-
-    A recognizer is any object with ``name`` (the PII type it finds, a stable key such as
-    ``"email"`` or ``"person"``) and ``find(text) -> iterable of (start, end)`` spans of
-    ``text``. Optional: ``label`` (a human name for reports), ``mask(value) -> str`` (a
-    masked form that must not contain the value; without it every letter and digit is
-    masked), ``priority`` (int, default 0: where spans of two recognizers overlap, the
-    higher priority keeps the span) and ``requires_regex`` (a compiled pattern every match
-    contains, such as a digit: texts without it are not given to ``find``).
-    ``auditkit.plugins.assess.privacy.recognizers.RegexRecognizer`` builds one from a pattern, a
-    validator (e.g. a checksum), a mask and ``requires``. The built-in
-    recognizers come through this hook too; ``[privacy.pii] recognizers`` picks by name.
-    Raw values never leave the scan: reports show counts and masked examples only.
-    """
-
-
-# --------------------------------------------------------------------------------------
 # reporting: render, then publish
 # --------------------------------------------------------------------------------------
-
-
-@hookspec
-def auditkit_render_prepare(formats: list[str]) -> None:
-    """An audit is about to predict and will then render ``formats``: start slow set-up
-    that needs nothing from the audit in the background, and return at once.
-
-    For a renderer whose library takes a while to import or warm up (a worker process that
-    loads a layout engine and its fonts, say), so that it is ready by the time
-    ``auditkit_render`` is called. Called once per model dir; what it started is the
-    plugin's to use or drop in ``auditkit_render``, and must end on its own if that never
-    comes (the run failed, or exited).
-    """
 
 
 @hookspec

@@ -25,7 +25,7 @@ from auditkit.errors import UsageError
 # the files a report folder holds that a ticket should get (not caches, not hidden files)
 REPORT_SUFFIXES = (".json", ".md", ".html", ".pdf")
 AUDIT_JSON_CAP = 256 * 1024 * 1024  # our own report; the cap only guards against a wrong folder
-FILES_RECORD = re.compile(r"auditkit:files (\{[^\n]*?\})")
+FILES_RECORD = re.compile(r"auditkit:files (\{[^\n]*\})")  # greedy: the record nests objects
 
 _DRY_RUN: contextvars.ContextVar[bool] = contextvars.ContextVar("auditkit_publish_dry_run", default=False)
 
