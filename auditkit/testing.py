@@ -138,7 +138,38 @@ def write_model_dir(
 
 
 def read_audit_json(path: str | Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """audit.json as data, checked against the published schema (``auditkit/audit.schema.json``),
+    so every test that reads one also holds the contract that bots rely on."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    check_audit_schema(data, path)
+    return data
+
+
+def audit_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of audit.json, as shipped inside the package."""
+    from importlib.resources import files
+
+    return json.loads(files("auditkit").joinpath("audit.schema.json").read_text(encoding="utf-8"))
+
+
+def check_audit_schema(data: Any, where: str | Path = "audit.json") -> None:
+    """Raise AssertionError naming each place ``data`` breaks the audit.json schema.
+
+    Needs ``jsonschema`` (in auditkit's ``test`` extra); without it nothing is checked, so a
+    plugin author's suite runs without it, and auditkit's own suite tests that it is there.
+    """
+    try:
+        import jsonschema
+    except ImportError:  # pragma: no cover - auditkit's own tests require it (tests/auditkit/test_audit_schema.py)
+        return
+    validator = jsonschema.Draft202012Validator(audit_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"  at {'.'.join(['$', *map(str, e.absolute_path)])}: {e.message[:300]}" for e in errors[:10]]
+        raise AssertionError(
+            f"{where} does not match auditkit/audit.schema.json ({len(errors)} problems); "
+            "if the contract changed on purpose, change the schema (and schema_version) too:\n" + "\n".join(lines)
+        )
 
 
 # --------------------------------------------------------------------------------------

@@ -34,6 +34,29 @@ def reviewer_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield home
 
 
+@pytest.fixture(autouse=True)
+def audit_json_holds_the_schema(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every audit.json a test leaves under its tmp_path matches auditkit/audit.schema.json,
+    however the test read it (read_audit_json checks too, this catches the rest)."""
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if tmp is None:
+        return
+    import json
+
+    from auditkit.testing import check_audit_schema
+
+    for folder, _, names in os.walk(tmp):  # never follows a symlink a hostile test planted
+        if "audit.json" not in names:
+            continue
+        path = Path(folder) / "audit.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # a test's deliberately broken file: not one auditkit wrote
+            continue
+        check_audit_schema(data, path)
+
+
 def _load_helper(name: str) -> None:
     """Make tests/NAME.py importable as ``NAME`` (importlib import mode adds no path, and
     putting tests/ on sys.path would shadow the auditkit package with tests/auditkit/)."""
