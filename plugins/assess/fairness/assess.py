@@ -251,17 +251,18 @@ def add_aucs(
     from auditkit.classification_scores import roc_auc_score
 
     groupings = [v.grouping for v in views]
-    results = [aucs.point_aucs(positive, scores, g) for g in groupings]
     overall = float(roc_auc_score(positive, scores)) if 0 < positive.sum() < len(positive) else None
     overall_ci = None
     how = delong.method(cfg["auc_interval"], len(scores), cfg["auc_bootstrap"])
+    if how == "delong":  # points and intervals from the same pass
+        results, (low, high) = aucs.delong_aucs(positive, scores, groupings, cfg["confidence"])
+        overall_ci = None if overall is None or np.isnan(low) else (low, high)
+    else:
+        results = [aucs.point_aucs(positive, scores, g) for g in groupings]
     if how == "bootstrap" and overall is not None:
         reps = aucs.bootstrap_aucs(positive, scores, groupings, results, cfg["auc_bootstrap"], cfg["seed"])
         low, high = engine.percentile_ci(reps[:, None], cfg["confidence"])[0]
         overall_ci = None if np.isnan(low) else (float(low), float(high))
-    elif how == "delong" and overall is not None:
-        low, high = aucs.delong_intervals(positive, scores, groupings, results, cfg["confidence"])
-        overall_ci = None if np.isnan(low) else (low, high)
     for view, result in zip(views, results, strict=False):
         for metric in aucs.AUC_METRICS:
             view.point[metric] = result.point[metric]

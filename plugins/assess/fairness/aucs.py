@@ -42,6 +42,7 @@ class AucResult:
 
 
 def _masks(positive: np.ndarray, codes: np.ndarray, g: int) -> dict[str, np.ndarray]:
+    """The rows of each AUC of group ``g`` (the tests' definition of the subsets)."""
     inside, background = codes == g, (codes >= 0) & (codes != g)
     return {
         "auc": inside,
@@ -54,17 +55,11 @@ def point_aucs(positive: np.ndarray, scores: np.ndarray, grouping: Grouping) -> 
     """Each group's AUC, BPSN and BNSP AUC (Mann-Whitney with ties as halves, as sklearn's
     roc_auc_score), from one sort of the scores: subsets of sorted rows stay sorted."""
     size = len(grouping.groups)
-    notes: dict[str, list[str | None]] = {m: [None] * size for m in AUC_METRICS}
     order = np.argsort(scores, kind="mergesort")
     s, pos, codes = scores[order], positive[order], grouping.codes[order]
     values = _GroupAucs(s, pos, codes, size).aucs(np.ones((len(s), 1)))
     point = {m: values[m][0] for m in AUC_METRICS}
-    for g in range(size):
-        for metric, mask in _masks(pos, codes, g).items():
-            labels = pos[mask]
-            if labels.all() or not labels.any():  # the value is NaN: a class has no pairs
-                notes[metric][g] = _NOTES[metric][0 if not labels.any() else 1] if labels.size else "no rows"
-    return AucResult(point, notes)
+    return AucResult(point, _notes(pos, codes, size))
 
 
 class _GroupAucs:
@@ -161,30 +156,44 @@ def _sorted_auc(s: np.ndarray, pos: np.ndarray, w: np.ndarray) -> np.ndarray:
     return _ratio((wp * (below + 0.5 * tied)).sum(axis=0), wp.sum(axis=0) * neg.sum(axis=0))
 
 
-def delong_intervals(
-    positive: np.ndarray,
-    scores: np.ndarray,
-    groupings: list[Grouping],
-    results: list[AucResult],
-    level: float,
-) -> tuple[float, float]:
-    """Fill each result's DeLong intervals; return the overall AUC's. One sort of the scores:
-    each subgroup, BPSN and BNSP AUC is the AUC of a subset of the sorted rows."""
+def delong_aucs(
+    positive: np.ndarray, scores: np.ndarray, groupings: list[Grouping], level: float
+) -> tuple[list[AucResult], tuple[float, float]]:
+    """Each grouping's AUCs with DeLong intervals, and the overall AUC's interval, from one
+    sort of the scores (:mod:`delong_groups`: each group costs its own rows)."""
     from auditkit.plugins.assess.fairness import delong
+    from auditkit.plugins.assess.fairness.delong_groups import group_delong
 
     order = np.argsort(scores, kind="mergesort")
     s, pos = scores[order], positive[order]
+    lo, hi = delong.tie_blocks(s)
     overall = delong.interval(*delong.auc_variance(s, pos), level)
-    for grouping, result in zip(groupings, results, strict=True):
+    results = []
+    for grouping in groupings:
+        size = len(grouping.groups)
         codes = grouping.codes[order]
-        result.ci = {m: np.full((len(grouping.groups), 2), np.nan) for m in AUC_METRICS}
-        for g in range(len(grouping.groups)):
-            for metric, mask in _masks(pos, codes, g).items():
-                if np.isnan(result.point[metric][g]):
-                    continue  # no interval where the point value is undefined
-                rows = np.flatnonzero(mask)
-                result.ci[metric][g] = delong.interval(*delong.auc_variance(s[rows], pos[rows]), level)
-    return overall
+        values = group_delong(s, pos, codes, size, lo, hi)
+        result = AucResult({m: values[m][0] for m in AUC_METRICS}, _notes(pos, codes, size))
+        result.ci = {m: np.full((size, 2), np.nan) for m in AUC_METRICS}
+        for metric in AUC_METRICS:
+            for g in range(size):
+                result.ci[metric][g] = delong.interval(values[metric][0][g], values[metric][1][g], level)
+        results.append(result)
+    return results, overall
+
+
+def _notes(pos: np.ndarray, codes: np.ndarray, size: int) -> dict[str, list[str | None]]:
+    """Why a group's AUC is undefined (a class has no rows), from per-group class counts."""
+    valid = codes >= 0
+    gp = np.bincount(codes[valid & pos], minlength=size)
+    gn = np.bincount(codes[valid & ~pos], minlength=size)
+    counts = {"auc": (gp, gn), "bpsn_auc": (gp.sum() - gp, gn), "bnsp_auc": (gp, gn.sum() - gn)}
+    notes: dict[str, list[str | None]] = {m: [None] * size for m in AUC_METRICS}
+    for metric, (p, n) in counts.items():
+        for g in range(size):
+            if p[g] == 0 or n[g] == 0:
+                notes[metric][g] = "no rows" if p[g] + n[g] == 0 else _NOTES[metric][0 if p[g] == 0 else 1]
+    return notes
 
 
 def resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray:

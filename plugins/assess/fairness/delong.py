@@ -34,26 +34,38 @@ def method(setting: str, rows: int, replicates: int) -> str | None:
     return setting
 
 
-def components(s: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(V10, V01): the structural components of the rows ``s`` sorted ascending by score,
-    ``positive`` their labels; one value per positive, one per negative, in row order."""
+def tie_blocks(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ascending ``s``: the block of rows tied with it, [lo, hi)."""
     new_level = np.r_[True, s[1:] != s[:-1]][: len(s)]
     starts = np.flatnonzero(new_level)
     ends = np.r_[starts[1:], len(s)]
     level = np.cumsum(new_level) - 1
-    lo, hi = starts[level], ends[level]  # each row's block of tied scores: [lo, hi)
-    neg_cum = np.zeros(len(s) + 1, dtype=np.int64)
-    np.cumsum(~positive, out=neg_cum[1:])
-    pos_cum = np.zeros(len(s) + 1, dtype=np.int64)
-    np.cumsum(positive, out=pos_cum[1:])
-    m, n = int(pos_cum[-1]), int(neg_cum[-1])
+    return starts[level], ends[level]
+
+
+def running_count(mask: np.ndarray) -> np.ndarray:
+    """How many rows of ``mask`` come before each position (length n + 1)."""
+    out = np.zeros(len(mask) + 1, dtype=np.int64)
+    np.cumsum(mask, out=out[1:])
+    return out
+
+
+def pair_counts(s: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per positive, the negatives below it plus half those tied; per negative, the positives
+    above it plus half those tied (rows ``s`` ascending; unnormalised V10 and V01)."""
+    lo, hi = tie_blocks(s)
+    neg_cum, pos_cum = running_count(~positive), running_count(positive)
     hits, misses = np.flatnonzero(positive), np.flatnonzero(~positive)
-    # negatives strictly below a positive plus half those tied with it
     below = neg_cum[lo[hits]] + 0.5 * (neg_cum[hi[hits]] - neg_cum[lo[hits]])
-    # positives strictly above a negative plus half those tied with it
     tied = pos_cum[hi[misses]] - pos_cum[lo[misses]]
-    above = (m - pos_cum[hi[misses]]) + 0.5 * tied
-    return below / max(n, 1), above / max(m, 1)
+    return below, (pos_cum[-1] - pos_cum[hi[misses]]) + 0.5 * tied
+
+
+def components(s: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(V10, V01): the structural components of the rows ``s`` sorted ascending by score,
+    ``positive`` their labels; one value per positive, one per negative, in row order."""
+    below, above = pair_counts(s, positive)
+    return below / max(len(above), 1), above / max(len(below), 1)
 
 
 def auc_variance(s: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
