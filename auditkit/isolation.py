@@ -1,19 +1,29 @@
-"""Call one plugin's hook implementation so that its failure is a finding, not a crash.
+"""Every hook call, the host's and the plugins' (``audit.hook``), goes through :class:`Hook`.
 
 pluggy calls all implementations of a hook in one go and stops at the first exception;
 auditkit calls each implementation on its own (as pytest's ``CallInfo.from_call`` does),
-with an optional time limit, so one plugin's exception or hang cannot cost the others.
-Only ``KeyboardInterrupt`` propagates: a plugin's ``sys.exit(0)`` (``SystemExit``, or any
-other ``BaseException``) is a plugin error, never the end of the run with exit 0 and no
-report. Hooks called whole (the firstresult loaders, publish, the CLI's commands) go
-through :class:`GuardedCaller`, which turns such an exit into :class:`PluginExit`.
+so one plugin's exception, hang or exit cannot cost the others, and every failure names
+the plugin. Two ways to call, one loop under both:
+
+- :meth:`Hook.outcomes` (assess, value, policy, render, the index): one
+  :class:`CallOutcome` per implementation, an exception or a timeout an ``error`` finding;
+- calling the hook (loaders, publish, schemas, commands, template folders, a plugin's own
+  hooks): pluggy's result (``firstresult``: the first non-``None``; else the list), the
+  plugin's exception propagating to the caller, with a note naming the plugin.
+
+Only ``KeyboardInterrupt`` propagates as it is: a plugin's ``sys.exit(0)`` (``SystemExit``,
+or any other ``BaseException``) is a plugin error, never the end of the run with exit 0 and
+no report (:class:`PluginExit` when the hook is called whole). Hook wrappers
+(``wrapper=True``, ``hookwrapper=True``) wrap the whole call, which auditkit never makes:
+:meth:`auditkit.manager.AuditkitPluginManager.add_plugin` refuses them.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +39,7 @@ class CallOutcome:
     result: Any = None
     finding: Finding | None = None
     exception: BaseException | None = None  # what the plugin raised (a full disk is not its fault)
+    seconds: float = 0.0  # how long the call took
 
     @property
     def ok(self) -> bool:
@@ -52,36 +63,118 @@ class PluginExit(Exception):
         )
 
 
-class GuardedCaller:
-    """A pluggy hook caller whose plugins cannot end the process: ``SystemExit`` (any
-    ``BaseException`` but ``KeyboardInterrupt``) becomes :class:`PluginExit` naming the plugin.
-    Anything else (``get_hookimpls``, …) is the caller's own."""
+class Hook:
+    """One hook without the ``skip``-ped plugins, called one implementation at a time.
 
-    def __init__(self, caller: Any, hook: str) -> None:
+    ``caller`` is pluggy's hook caller (``pm.hook.NAME``) or another :class:`Hook`. Anything
+    not defined here (``spec``, …) is the pluggy caller's.
+    """
+
+    def __init__(self, caller: Any, name: str | None = None, skip: Iterable[str] = ()) -> None:
+        skipped = set(skip)
+        if isinstance(caller, Hook):
+            skipped |= caller._skip
+            caller = caller._caller
         self._caller = caller
-        self._hook = hook
+        self.name: str = name or caller.name
+        self._skip = frozenset(skipped)
+
+    @property
+    def firstresult(self) -> bool:
+        spec = getattr(self._caller, "spec", None)
+        return bool(spec is not None and spec.opts.get("firstresult"))
+
+    def get_hookimpls(self) -> list[Any]:
+        """pluggy's list (registration order, as pluggy keeps it) minus the skipped plugins."""
+        return [impl for impl in self._caller.get_hookimpls() if impl.plugin_name not in self._skip]
+
+    def implementations(self) -> list[Any]:
+        """The implementations in pluggy's call order: last registered first, ``tryfirst``
+        before and ``trylast`` after the rest."""
+        return list(reversed(self.get_hookimpls()))
+
+    def results(self, **kwargs: Any) -> list[tuple[str, Any]]:
+        """(plugin, result) of each implementation that returned something, in call order
+        (``firstresult``: the first only). An exception is the caller's, noted with the
+        plugin's name; an exit is :class:`PluginExit`."""
+        found = []
+        for impl in self.implementations():
+            result = _call_whole(impl, kwargs, self.name)
+            if result is not None:
+                found.append((impl.plugin_name, result))
+                if self.firstresult:
+                    break
+        return found
 
     def __call__(self, **kwargs: Any) -> Any:
-        try:
-            return self._caller(**kwargs)
-        except (KeyboardInterrupt, Exception):
-            raise
-        except BaseException as exc:
-            raise PluginExit(_culprit(self._caller.get_hookimpls(), exc), self._hook, exc) from exc
+        """pluggy's result: ``firstresult``, the first non-``None`` (or ``None``); else the
+        list of non-``None`` results."""
+        found = self.results(**kwargs)
+        if self.firstresult:
+            return found[0][1] if found else None
+        return [result for _, result in found]
+
+    def outcomes(
+        self, kwargs: dict[str, Any], timeout: float = 0.0, starting: Callable[[str], None] | None = None
+    ) -> Iterator[CallOutcome]:
+        """One :class:`CallOutcome` per implementation, in call order; a failure is an
+        ``error`` finding naming the plugin and the others still run. ``starting(plugin)``
+        is told before each call (progress); ``firstresult`` stops at the first result."""
+        for impl in self.implementations():
+            if starting is not None:
+                starting(impl.plugin_name)
+            outcome = call_impl(impl, kwargs, self.name, timeout)
+            yield outcome
+            if self.firstresult and outcome.ok and outcome.result is not None:
+                return
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._caller, name)
 
 
-def call_plain(impl: Any, kwargs: dict[str, Any], hook: str) -> Any:
-    """Call one implementation directly (its exceptions are the caller's to handle), except
-    that an exit becomes :class:`PluginExit` naming the plugin."""
+class HookRelay:
+    """``pm.hook`` (what ``audit.hook`` is) whose every hook is a :class:`Hook` without the
+    ``skip``-ped plugins: a plugin calling another plugin's hook gets the same isolation."""
+
+    def __init__(self, pm: pluggy.PluginManager, skip: Iterable[str] = ()) -> None:
+        self._pm = pm
+        self._skip = tuple(skip)
+
+    def __getattr__(self, name: str) -> Hook:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Hook(getattr(self._pm.hook, name), name, self._skip)
+
+
+def hook_of(relay: Any, name: str) -> Hook:
+    """``relay.NAME`` (``pm.hook``, ``audit.hook`` or a :class:`HookRelay`) as a :class:`Hook`."""
+    return Hook(getattr(relay, name), name)
+
+
+# the name the runner and the CLI used before every call went through Hook
+GuardedCaller = Hook
+
+
+def _call_whole(impl: Any, kwargs: dict[str, Any], hook: str) -> Any:
+    """Call one implementation for a hook called whole: its exception is the caller's (with
+    a note naming the plugin, for the traceback), its exit a :class:`PluginExit`."""
     try:
-        return impl.function(**{name: kwargs[name] for name in impl.argnames})
-    except (KeyboardInterrupt, Exception):
+        return impl.function(**_arguments(impl, kwargs, hook))
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"(in plugin {impl.plugin_name!r}, hook {hook})")
         raise
     except BaseException as exc:
         raise PluginExit(impl.plugin_name, hook, exc) from exc
+
+
+def _arguments(impl: Any, kwargs: dict[str, Any], hook: str) -> dict[str, Any]:
+    missing = [name for name in impl.argnames if name not in kwargs]
+    if missing:  # the caller's mistake, as pluggy reports it
+        raise pluggy.HookCallError(f"hook call of {hook} must provide argument(s) {missing}")
+    return {name: kwargs[name] for name in impl.argnames}
 
 
 def _describe(exc: BaseException) -> str:
@@ -90,33 +183,21 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _culprit(impls: list[Any], exc: BaseException) -> str:
-    """The plugin whose hook function raised ``exc``: the last frame of the traceback
-    (innermost) that is one of the implementations' functions."""
-    codes = {}
-    for impl in impls:
-        function = getattr(impl.function, "__func__", impl.function)
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            codes[code] = impl.plugin_name
-    found = "unknown"
-    tb = exc.__traceback__
-    while tb is not None:
-        found = codes.get(tb.tb_frame.f_code, found)
-        tb = tb.tb_next
-    return found
-
-
 def implementations(pm: pluggy.PluginManager, hook_name: str, skip: Iterable[str] = ()) -> list[Any]:
     """The hook's implementations in pluggy's call order, minus the skipped plugins."""
-    skipped = set(skip)
-    impls = getattr(pm.hook, hook_name).get_hookimpls()
-    return [impl for impl in reversed(impls) if impl.plugin_name not in skipped]
+    return Hook(getattr(pm.hook, hook_name), hook_name, skip).implementations()
 
 
 def call_impl(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float = 0.0) -> CallOutcome:
     """Run one implementation; an exception or a timeout becomes an ``error`` finding."""
-    args = {name: kwargs[name] for name in impl.argnames}
+    started = time.perf_counter()
+    outcome = _call_isolated(impl, kwargs, phase, timeout)
+    outcome.seconds = round(time.perf_counter() - started, 4)
+    return outcome
+
+
+def _call_isolated(impl: Any, kwargs: dict[str, Any], phase: str, timeout: float) -> CallOutcome:
+    args = _arguments(impl, kwargs, phase)
     name = impl.plugin_name
     try:
         if timeout and timeout > 0:

@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -255,34 +256,152 @@ def test_usage_error_from_a_hook_exits_2(tiny_model_dir: Path, tmp_path: Path) -
     assert finding.code == "usage-error" and "points_file" in finding.message and finding.traceback is None
 
 
-PREPARED: list[list[str]] = []
-
-
-class Preparing:
-    """Records what auditkit_render_prepare was told (in PREPARED)."""
+class Wrapping:
+    """A new-style wrapper: pluggy would run it around every assess implementation."""
 
     @staticmethod
-    def auditkit_render_prepare(formats):
-        PREPARED.append(list(formats))
+    def auditkit_assess(audit):
+        result = yield
+        return result
 
 
-class BrokenPreparing:
+class OldWrapping:
     @staticmethod
-    def auditkit_render_prepare(formats):
-        raise RuntimeError("font cache unreadable")
+    def auditkit_render(audit, out_dir, formats):
+        yield
 
 
-def test_render_prepare_gets_the_formats_and_its_errors_become_findings(tiny_model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("plugin", "option", "hook"), [
+    (Wrapping, "wrapper", "auditkit_assess"), (OldWrapping, "hookwrapper", "auditkit_render"),
+])
+def test_a_hook_wrapper_is_refused_at_registration_naming_plugin_and_hook(
+    plugin: Any, option: str, hook: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     from auditkit import hookimpl
 
-    hookimpl(Preparing.auditkit_render_prepare)
-    hookimpl(BrokenPreparing.auditkit_render_prepare)
-    PREPARED.clear()
-    run = run_audit(
-        tiny_model_dir, tmp_path / "out", plugins=[("prep", Preparing), ("broken", BrokenPreparing)],
-        formats=("json", "md"),
-    )
-    assert PREPARED == [["json", "md"]]
-    (finding,) = [f for f in run.audit.findings if f.plugin == "broken"]
-    assert finding.severity == "error" and "font cache unreadable" in finding.message
+    hookimpl(**{option: True})(getattr(plugin, hook))
+    pm = get_plugin_manager(autoload=False, extra_plugins=[("wrapping", plugin)], builtins=())
+    info = pm.infos["wrapping"]
+    assert info.status == "error" and "\n" not in info.error
+    assert "'wrapping'" in info.error and hook in info.error and "wrapper" in info.error
+    assert not pm.has_plugin("wrapping")  # no generator ever stands in for a result
+    run = run_audit(tiny_model_dir, tmp_path / "out", plugins=[("wrapping", plugin)], builtins=MINIMAL_BUILTINS)
+    (finding,) = [f for f in run.audit.findings if f.plugin == "wrapping"]
+    assert finding.code == "plugin-load-error" and hook in finding.message
     assert run.exit_code == 3 and "audit.json" in run.files  # the audit itself went on
+
+
+class GreetingSpecs:
+    """A hook the greeter plugin defines for other plugins."""
+
+    @staticmethod
+    def auditkit_greeting(name: str) -> str | None:
+        """Return a greeting for ``name``."""
+
+
+class Greeter:
+    """Defines auditkit_greeting and calls it through audit.hook in its assess hook."""
+
+    hookspecs = GreetingSpecs
+
+    @staticmethod
+    def auditkit_assess(audit):
+        from auditkit import Section
+
+        greetings = audit.hook.auditkit_greeting(name=audit.model.name)  # pluggy's result: a list
+        outcomes = list(audit.hook.auditkit_greeting.outcomes({"name": "x"}))
+        section = Section("greetings", "Greetings", metrics={"n": len(greetings)})
+        section.data["greetings"] = sorted(greetings)
+        section.findings.extend(o.finding for o in outcomes if not o.ok)
+        return section
+
+
+class Hello:
+    @staticmethod
+    def auditkit_greeting(name):
+        return f"hello {name}"
+
+
+class Rude:
+    @staticmethod
+    def auditkit_greeting(name):
+        raise RuntimeError("no greeting today")
+
+
+def test_a_plugin_defined_hook_is_called_through_audit_hook(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from auditkit import hookimpl
+    from auditkit.hookspecs import hookspec
+
+    hookspec(GreetingSpecs.auditkit_greeting)
+    hookimpl(Greeter.auditkit_assess)
+    hookimpl(Hello.auditkit_greeting)
+    pm = get_plugin_manager(autoload=False, extra_plugins=[("hello", Hello), ("greeter", Greeter)], builtins=())
+    assert pm.infos["hello"].status == "loaded" and pm.infos["hello"].hooks == ["auditkit_greeting"]
+    assert pm.hook.auditkit_greeting.spec is not None  # added with the greeter, checked by check_pending
+
+    run = run_audit(tiny_model_dir, tmp_path / "out", plugins=[("hello", Hello), ("greeter", Greeter)],
+                    builtins=MINIMAL_BUILTINS)
+    section = run.audit.sections["greetings"]
+    name = run.audit.model.name
+    assert section.metrics == {"n": 1} and section.data["greetings"] == [f"hello {name}"]
+
+    hookimpl(Rude.auditkit_greeting)  # a failing implementation: its caller gets a finding naming it
+    run = run_audit(tiny_model_dir, tmp_path / "out2", plugins=[("hello", Hello), ("rude", Rude), ("greeter", Greeter)],
+                    builtins=MINIMAL_BUILTINS)
+    (finding,) = [f for f in run.audit.sections["greetings"].findings if f.plugin == "rude"]
+    assert "no greeting today" in finding.message and "auditkit_greeting" in finding.message
+    (rude,) = [f for f in run.audit.findings if f.plugin == "greeter"]  # the plain call let it through
+    assert rude.code == "plugin-error" and "no greeting today" in rude.message
+
+
+def test_a_plugin_defined_hook_without_its_plugin_is_an_unknown_hook() -> None:
+    from auditkit import hookimpl
+
+    hookimpl(Hello.auditkit_greeting)
+    pm = get_plugin_manager(autoload=False, extra_plugins=[("hello", Hello)], builtins=())
+    assert pm.infos["hello"].status == "error" and "auditkit_greeting" in pm.infos["hello"].error
+
+
+class FirstNone:
+    @staticmethod
+    def auditkit_publish(audit, files, target):
+        return None
+
+
+class FirstBroken:
+    @staticmethod
+    def auditkit_publish(audit, files, target):
+        raise ValueError("ticket system down")
+
+
+class FirstWins:
+    @staticmethod
+    def auditkit_publish(audit, files, target):
+        return "ticket#1"
+
+
+class NeverAsked:
+    @staticmethod
+    def auditkit_publish(audit, files, target):
+        raise AssertionError("a firstresult hook stops at the first result")
+
+
+def test_hook_calls_each_implementation_on_its_own_with_firstresult() -> None:
+    from auditkit import hookimpl
+    from auditkit.isolation import Hook
+
+    for plugin in (FirstNone, FirstBroken, FirstWins, NeverAsked):
+        hookimpl(plugin.auditkit_publish)
+    # registered last is called first: FirstNone, FirstBroken, FirstWins, then NeverAsked
+    plugins = [("never", NeverAsked), ("wins", FirstWins), ("broken", FirstBroken), ("none", FirstNone)]
+    pm = get_plugin_manager(autoload=False, extra_plugins=plugins, builtins=())
+    hook = Hook(pm.hook.auditkit_publish, "auditkit_publish")
+    args = {"audit": None, "files": [], "target": "x"}
+    outcomes = list(hook.outcomes(args))
+    assert [o.plugin for o in outcomes] == ["none", "broken", "wins"]
+    assert outcomes[1].finding.plugin == "broken" and "ticket system down" in outcomes[1].finding.message
+    assert outcomes[2].result == "ticket#1"
+    with pytest.raises(ValueError, match="ticket system down") as raised:  # called whole: the caller's error
+        hook(**args)
+    assert "'broken'" in "".join(raised.value.__notes__)
+    assert Hook(hook, skip=["broken"])(**args) == "ticket#1"

@@ -249,30 +249,22 @@ def test_reports_side_by_side_are_the_bytes_of_one_after_the_other(two_reports, 
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls)] == serial
 
 
-@pytest.fixture
-def early_worker(two_reports, monkeypatch):
-    """The two reports, their serial bytes, and the worker auditkit_render_prepare started."""
+def test_workers_start_only_when_the_reports_are_ready(two_reports, monkeypatch) -> None:
+    """No worker beside the audit (the public auditkit_render_prepare hook is gone): the
+    render call starts one per report after the first, the first is laid out here."""
+    from auditkit import hookspecs
+
+    htmls, serial = two_reports
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    monkeypatch.setattr(pdf_report, "_cores", lambda: 2)
-    pdf_report.auditkit_render_prepare(formats=["pdf"])
-    warm = pdf_report._warm
-    assert warm is not None and warm.proc.poll() is None  # waiting for its HTML
-    return (*two_reports, warm)
-
-
-def test_a_worker_started_early_lays_out_the_first_report(early_worker) -> None:
-    htmls, serial, warm = early_worker
+    assert not hasattr(hookspecs, "auditkit_render_prepare") and not hasattr(pdf_report, "auditkit_render_prepare")
+    started = []
+    real = warm_process.WarmProcess
+    monkeypatch.setattr(warm_process, "WarmProcess", lambda modules: started.append(real(modules)) or started[-1])
     assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=1)] == serial
-    assert warm.proc.returncode == 0 and pdf_report._warm is None  # it did the work, and is used up
-    pdf_report.auditkit_render_prepare(formats=["html", "json"])  # no PDF to come: no worker
-    assert pdf_report._warm is None
-
-
-def test_an_early_worker_never_given_a_report_ends_quietly(early_worker) -> None:
-    htmls, serial, warm = early_worker
-    # no core to spare when the reports are ready: both are laid out here
-    assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=0)] == serial
-    assert warm.proc.wait(timeout=60) == 0 and pdf_report._warm is None
+    assert len(started) == len(htmls) - 1 and started[0].proc.wait(timeout=60) == 0  # it did the work
+    started.clear()
+    assert [pdf for pdf, _ in pdf_report.htmls_to_pdfs(htmls, workers=0)] == serial  # no core to spare
+    assert started == []
 
 
 def test_a_failing_worker_process_costs_time_not_the_report(two_reports, monkeypatch) -> None:

@@ -173,8 +173,9 @@ def _can_mitigate(inputs: assess.Inputs) -> bool:
 
 class WhatIfSource:
     """Where the what-if's result comes from, best first: kept by an earlier run with the
-    same inputs (:mod:`auditkit.result_cache`), a fit a warm process started early (it
-    imports fairlearn, scikit-learn and SciPy, about a second, on a spare core), a fit here.
+    same inputs (:mod:`auditkit.result_cache`), a fit in a warm process (it imports fairlearn,
+    scikit-learn and SciPy, about a second, on a spare core while the fairness section is
+    measured), a fit here. The fit itself starts only once its grouping is known: no guess.
 
     ``cache_dir`` None keeps nothing; ``warm`` False fits here.
     """
@@ -186,26 +187,13 @@ class WhatIfSource:
         self.name = _cache_name(inputs, cfg) if cache_dir is not None else None
         kept = self.name is not None and result_cache.kept_any(cache_dir, self.name)
         self.side = _mitigation_process() if warm and not kept else None  # a re-run needs none
-        self.early: tuple[str, Callable[[], Any]] | None = None
-
-    def start(self, grouping: Grouping) -> None:
-        """Give the warm process the fit for ``grouping`` now, before the counterfactual
-        tests predict (for long, on a cold run); :meth:`result` for another grouping fits
-        again."""
-        path = self._file(grouping)
-        if self.side is None or (path is not None and path.is_file()):
-            return
-        from auditkit.plugins.assess.fairness.mitigation import what_if
-
-        self.early = (grouping.feature, self.side.submit(what_if, *self._args(grouping)))
 
     def result(self, grouping: Grouping) -> Any:
         from auditkit.plugins.assess.fairness.mitigation import MitigationResult, what_if
 
         args = self._args(grouping)
-        if self.early is not None and self.early[0] == grouping.feature:
-            compute = self.early[1]
-        elif (side := self.side) is not None:
+        compute: Callable[[], Any]
+        if (side := self.side) is not None:
             compute = lambda: side.submit(what_if, *args)()  # noqa: E731  (only on a cache miss)
         else:
             compute = functools.partial(what_if, *args)
@@ -281,11 +269,6 @@ def _run(
     views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
     overall_auc = assess.add_aucs(inputs, views, cfg)
     top = assess.compute_disparities(inputs, views, cfg)
-    if source is not None:  # the feature the group constraints alone make binding: seldom changed by what follows
-        _, guess = constraints.overall(assess.score_constraints(inputs, cfg, top, [])[0])
-        grouping, _ = _what_if_target(inputs, views, cfg, guess)
-        if grouping is not None:
-            source.start(grouping)
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
     results, skipped = assess.score_constraints(inputs, cfg, top, cfs)
     score, binding = constraints.overall(results)

@@ -3,7 +3,8 @@
 The ``privacy`` section (compliance report, order 300) carries ``epsilon`` (PLD ε, None
 without DP), ``protection_cost`` (C) and ``compliance_cost`` (D), which the valuation
 reads. ``auditkit epsilon`` is the planning calculator. Recognizers for the PII scan are
-pluggable through ``auditkit_pii_recognizers``; the built-ins come through that hook too.
+pluggable through ``auditkit_pii_recognizers``, a hook this plugin defines (``hookspecs``
+below, added by the manager when it registers the plugin); the built-ins come through it too.
 
 Everything heavy (dp-accounting, numpy, pandas, matplotlib) is imported inside the hooks.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
+
+from auditkit.plugins.assess.privacy import hookspecs as hookspecs  # this plugin's own hook, for others
 
 from auditkit import hookimpl
 

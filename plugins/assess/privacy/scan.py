@@ -27,18 +27,30 @@ class PiiTotals:
     training_rows: int = 0
 
 
-def collect_recognizers(audit: Audit) -> list[Any]:
-    """Every plugin's recognizers through the hook (built-ins when the audit has no hook relay)."""
-    hook = getattr(audit, "hook", None)
-    caller = getattr(hook, HOOK, None) if hook is not None else None
-    if caller is None:
+def collect_recognizers(audit: Audit, section: Section | None = None) -> list[Any]:
+    """Every plugin's recognizers through the hook (built-ins when the audit has no hook relay).
+
+    The host's :class:`~auditkit.isolation.Hook` calls each plugin on its own: one that
+    raises is an ``error`` finding in ``section`` naming it (raised when there is no
+    section), and the others' recognizers still scan.
+    """
+    from auditkit.isolation import hook_of
+
+    relay = getattr(audit, "hook", None)
+    if relay is None or getattr(relay, HOOK, None) is None:
         found = [(r, "privacy") for r in builtin_recognizers()]
     else:
         found = []
-        for impl in reversed(caller.get_hookimpls()):
-            for rec in impl.function() or []:
-                check_recognizer(rec, impl.plugin_name)
-                found.append((rec, impl.plugin_name))
+        for outcome in hook_of(relay, HOOK).outcomes({}):
+            if not outcome.ok:
+                if section is None and outcome.exception is not None:
+                    raise outcome.exception
+                if section is not None:
+                    section.findings.append(outcome.finding)  # type: ignore[arg-type]
+                continue
+            for rec in outcome.result or []:
+                check_recognizer(rec, outcome.plugin)
+                found.append((rec, outcome.plugin))
     wanted = list(audit.config.section("privacy.pii")["recognizers"])
     names = {r.name for r, _ in found}
     unknown = [w for w in wanted if w not in names]
@@ -63,7 +75,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
         totals.training_rows = len(train_frame)
     if not cfg["enabled"]:
         return totals
-    recognizers = collect_recognizers(audit)
+    recognizers = collect_recognizers(audit, section)
     sources: list[tuple[str, Any]] = []
     if audit.frame is not None:
         sources.append(("evaluation", audit.frame))
