@@ -64,7 +64,8 @@ def auditkit_publish(audit: Any, files: list[Path], target: str) -> str | None:
         roundup.patch(f"msg/{mine}", {"@op": "replace", "content": body})
         new_messages: list[str] = []
     else:
-        new_messages = [roundup.create("msg", json_body={"content": body})]
+        # the nosy detector reads the author: a message without one cannot be linked to the issue
+        new_messages = [roundup.create("msg", json_body={"content": body, "author": roundup.user_id()})]
     added_files = [i for i in file_ids if i not in {_id(f) for f in issue["attributes"].get("files") or []}]
     if added_files or new_messages:
         change: dict[str, Any] = {"@op": "add"}
@@ -98,6 +99,15 @@ class Roundup:
         )
         self.rest = f"{tracker}rest/data/"
         self.issue = issue
+        self.user = user
+
+    def user_id(self) -> str:
+        query = urllib.parse.urlencode({"username": self.user, "@fields": "username"})  # a filter matches parts
+        found = (self.http.request("GET", f"{self.rest}user?{query}").json() or {}).get("data") or {}
+        for item in found.get("collection") or []:
+            if item.get("username") == self.user:
+                return str(item.get("id"))
+        raise PublishError(f"{self.http.target}: Roundup does not show user {self.user!r}; check ROUNDUP_USER")
 
     def get(self, path: str) -> dict[str, Any]:
         data = (self.http.request("GET", self.rest + path).json() or {}).get("data")

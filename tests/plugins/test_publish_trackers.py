@@ -21,35 +21,13 @@ import fake_trackers
 SUMMARY_ROWS = 3000  # a summary far above Jira's 32,767 characters
 
 
-@pytest.fixture(scope="module")
-def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real audit (predictions mode, JSON and Markdown reports), written once per module."""
-    import numpy as np
-    import pandas as pd
-
-    root = tmp_path_factory.mktemp("publish-audit")
-    model = root / "bert-tiny"
-    model.mkdir()
-    rng = np.random.default_rng(0)
-    score = rng.random(200).round(4)
-    frame = pd.DataFrame({"score": score, "outcome": (rng.random(200) < score).astype(int),
-                          "group": rng.choice(["a", "b"], 200)})
-    frame.to_csv(model / "scores.csv", index=False)
-    (model / "auditkit.toml").write_text(
-        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["group"]\n\n'
-        '[predictions]\nfile = "scores.csv"\nscore = "score"\nthreshold = 0.5\n', encoding="utf-8")
-    result = run_cli(["run", model, "--out", root / "out", "--format", "json,md", "-q", "--no-cache"])
-    assert (root / "out" / "bert-tiny" / "audit.json").is_file(), result.stderr
-    return root / "out" / "bert-tiny"
-
-
 @pytest.fixture
-def report(written: Path, tmp_path: Path) -> Path:
+def report(written_report: Path, tmp_path: Path) -> Path:
     """A copy of the written report folder, plus a binary file with its own mode (as a PDF report)."""
     import shutil
 
     folder = tmp_path / "out" / "bert-tiny"
-    shutil.copytree(written, folder)
+    shutil.copytree(written_report, folder)
     (folder / "compliance.pdf").write_bytes(b"%PDF-1.4\n\x00\x01\x02 binary")
     os.chmod(folder / "compliance.pdf", 0o640)
     return folder
