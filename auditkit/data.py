@@ -75,14 +75,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
 
     cfg = config.section("data")
     path = resolve_data_path(model_dir, config)
-    try:
-        frame = hook(spec={**cfg, "path": str(path), "format": cfg["format"]}, config=config)
-    except (DataError, PluginExit):  # a loader's sys.exit() is a plugin error (exit 3), not the file's
-        raise
-    except Exception as exc:  # a loader that chokes on the file: the file is the problem
-        raise DataError(f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc
-    if frame is None:
-        raise DataError(f"{path}: no data loader reads this format; use CSV, Parquet or JSONL, or set [data] format")
+    frame = read_table(hook, {**cfg, "path": str(path), "format": cfg["format"]}, config, "[data] format")
     if len(frame) == 0:
         raise DataError(f"{path}: the file has no data rows; point [data] path at the evaluation data")
     frame.columns = [str(c) for c in frame.columns]
@@ -107,8 +100,8 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     label_col = cfg["label"]
     token_true = None
     if token_task:
-        token_true = _token_lists(frame, label_col, path)
-        words = _token_lists(frame, cfg["text"], path)
+        token_true = token_lists(frame, label_col, path)
+        words = token_lists(frame, cfg["text"], path)
         for i, (w, t) in enumerate(zip(words, token_true, strict=False)):
             if len(w) != len(t):
                 raise DataError(
@@ -135,7 +128,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
 
     missing_sensitive = {c: int(_blank(frame[c]).sum()) for c in cfg["sensitive"]}
     blank = _blank(frame[cfg["text"]]) if needs_text and token_true is None else np.zeros(len(frame), dtype=bool)
-    positive = _positive(cfg["positive"], labels, config.origin("data.positive"))
+    positive = positive_label(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
         path=show_path(path, model_dir),  # a report never shows the reviewer's folders
         sha256=file_sha256(path),
@@ -151,6 +144,32 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
         first_missing_text=int(np.flatnonzero(blank)[0]) + 1 if blank.any() else None,
     )
     return EvalData(frame=frame, info=info, y_true=y_true, token_true=token_true)
+
+
+def read_table(hook: Any, spec: dict[str, Any], config: Config, format_key: str | None = None) -> pd.DataFrame:
+    """Read one file through the ``auditkit_load_data`` hook (``hook`` is its caller, such as
+    ``audit.hook.auditkit_load_data``), never through a loader module directly: a loader the
+    user disabled (``-p no:tabular``, ``[run] disable``) stays disabled, and a third-party
+    format is readable wherever auditkit reads a file.
+
+    ``spec`` is the hook's (``path``, ``format``, …); ``format_key`` names the setting that
+    declares the file's format, if one does, for the message when no enabled loader reads it.
+    """
+    path = spec["path"]
+    try:
+        frame = hook(spec=spec, config=config)
+    except (DataError, PluginExit):  # a loader's sys.exit() is a plugin error (exit 3), not the file's
+        raise
+    except Exception as exc:  # a loader that chokes on the file: the file is the problem
+        raise DataError(f"{path}: cannot be read: {type(exc).__name__}: {str(exc)[:300]}") from exc
+    if frame is None:
+        declare = f"set {format_key}, " if format_key else ""
+        raise DataError(
+            f"{path}: no enabled data loader reads this file; use CSV, Parquet or JSONL (read by the built-in "
+            f"plugin 'tabular' unless -p no:tabular or [run] disable turned it off), {declare}"
+            "or install a loader plugin for its format"
+        )
+    return frame
 
 
 def _blank(column: pd.Series) -> np.ndarray:
@@ -190,7 +209,13 @@ def _align_values(values: list[Any], labels: list[str], where: str) -> np.ndarra
     )
 
 
-def _positive(value: Any, labels: list[str], where: str) -> str | None:
+def positive_label(value: Any, labels: list[str], where: str) -> str | None:
+    """The model's label that ``[data] positive`` names, so every plugin reads it alike.
+
+    For two labels: ``value`` by name, else by index (``1`` is ``labels[1]``), and
+    ``labels[1]`` when unset; otherwise ``value`` when it is a label, else None. A value
+    that is neither is a :class:`DataError` naming ``where`` (the setting's origin).
+    """
     if len(labels) != 2:
         return str(value) if value not in ("", None) and str(value) in labels else None
     if value in ("", None):
@@ -220,7 +245,13 @@ def _as_index(value: Any) -> int | None:
     return int(number) if number.is_integer() else None
 
 
-def _token_lists(frame: pd.DataFrame, column: str, path: Path) -> list[list[str]]:
+def token_lists(frame: pd.DataFrame, column: str, path: Path | str) -> list[list[str]]:
+    """A token-classification column as one list of strings per row.
+
+    A cell may be a list (Parquet, JSONL), a JSON list written as text (CSV) or words
+    separated by white space; anything else is a :class:`DataError` naming ``path``, the
+    row and the column.
+    """
     out = []
     for i, value in enumerate(frame[column].tolist()):
         if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):

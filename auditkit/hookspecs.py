@@ -173,4 +173,22 @@ def auditkit_publish(audit: Audit, files: list[Path], target: str) -> str | None
     Return a URL or identifier of what was published, or ``None`` when ``target`` is not
     a scheme this plugin knows (e.g. ``dir:/path`` or ``github:owner/repo#12``).
     ``firstresult``.
+
+    Three kinds of call:
+
+    - ``files=[]`` (and ``audit=None``): the check before an audit starts. Check the
+      target's syntax and that its credentials are in the environment (and for a folder,
+      that it is writable); send nothing; return a description of the target. Raise
+      :class:`~auditkit.errors.UsageError` (one line naming the target and the fix: exit 2).
+    - ``files`` set: publish them. ``audit`` is the live Audit during ``auditkit run``,
+      ``None`` for ``auditkit publish OUT/<model>``: read what you need from ``audit.json``
+      among ``files`` (``auditkit.plugins.publish.bundle.read_bundle`` does). When
+      ``auditkit.plugins.publish.bundle.dry_run()`` is true (``--dry-run``), send nothing
+      and return the text of what would be sent.
+    - A ticket that refuses or cannot be reached: raise
+      :class:`~auditkit.errors.PublishError` (one line: exit 4, the reports are kept).
+
+    Credentials come from environment variables only, never from the target or a report.
+    Publish one comment per model, updated in place on a re-run, and do not send a file
+    whose sha256 the ticket already holds.
     """
