@@ -1,7 +1,9 @@
 """auditkit: audits fine-tuned models and writes the reports reviewers attach to tickets.
 
-Plugins import what they need from here: ``hookimpl`` to mark hook implementations, and
-the data model (``Section``, ``Finding``, ``Table``, ``Chart``, ``Calculation``, ``Audit``).
+Plugins import what they need from here: ``hookimpl`` to mark hook implementations, the
+data model (``Section``, ``Finding``, ``Table``, ``Chart``, ``Calculation``, ``Audit``), and
+``ModelHandle``, the protocol a loader's handle meets (with ``HandleCaches`` and
+``InferenceTimings`` for its optional ``caches()`` and ``timings()``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from auditkit.audit import (
 from auditkit.compat import HOOK_API_VERSION as __hook_api_version__
 from auditkit.config import Config, ConfigSection, Option
 from auditkit.errors import ConfigError, DataError, ExitCode, ModelDirError, UsageError
+from auditkit.handle import HandleCaches, InferenceTimings, ModelHandle
 
 hookimpl = pluggy.HookimplMarker("auditkit")
 
@@ -37,7 +40,10 @@ __all__ = [
     "DatasetInfo",
     "ExitCode",
     "Finding",
+    "HandleCaches",
+    "InferenceTimings",
     "ModelDirError",
+    "ModelHandle",
     "ModelInfo",
     "Option",
     "Predictions",

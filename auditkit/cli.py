@@ -205,6 +205,11 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--no-cache", action="store_true",
                      help="predict (and recompute cached results) again even when the caches hold them")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON summary (each model's verdict, exit code, report folder and files) instead of the table",
+    )
     run.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     run.add_argument("-p", dest="_p", metavar="no:NAME", help="disable a plugin (repeatable)")
     run.set_defaults(func=cmd_run)
@@ -293,8 +298,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                     print(f"auditkit: error: {result.name}: {one_line(finding.message, 400)}", file=sys.stderr)
                     if args.debug and finding.traceback:
                         print(sanitize(finding.traceback), file=sys.stderr)
-    print_closing_table(results, args.out)
-    return overall_exit_code(results)
+    code = overall_exit_code(results)
+    if args.json:  # stdout is the summary alone, so `auditkit run --json … | jq` works; progress stays on stderr
+        from auditkit.run_summary import run_summary
+
+        print(json.dumps(run_summary(results, args.out, code), indent=2))  # ASCII: no raw bidi controls
+    else:
+        print_closing_table(results, args.out)
+    return code
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from auditkit.audit import Audit, Section
     from auditkit.config import Config, ConfigSection
+    from auditkit.handle import ModelHandle
 
 hookspec = pluggy.HookspecMarker("auditkit")
 
@@ -69,15 +70,18 @@ def auditkit_template_dirs() -> list[Path] | Path | None:
 
 
 @hookspec(firstresult=True)
-def auditkit_load_model(model_dir: Path, config: Config) -> Any:
+def auditkit_load_model(model_dir: Path, config: Config, hook: Any) -> ModelHandle | None:
     """Load the model in ``model_dir`` and return a model handle, or ``None``.
 
     Return ``None`` when the directory is not in a format this plugin knows, so the next
-    loader can try. A handle has an ``info`` attribute (:class:`auditkit.audit.ModelInfo`)
-    and a ``predict(frame, config) -> Predictions`` method; ``cache_key()`` (optional)
-    returns a string that changes whenever predictions could change. Raise
-    :class:`auditkit.errors.ModelDirError` for a directory that is recognised but unsafe
-    or broken. ``firstresult``: the first non-``None`` handle wins.
+    loader can try. The handle is an :class:`auditkit.ModelHandle`: ``info``
+    (:class:`auditkit.ModelInfo`), ``predict(frame, config) -> Predictions`` and
+    ``cache_key()``, a string that changes whenever predictions could change; optionally
+    ``caches()`` and ``timings()``. Anything else is a plugin error naming the loader.
+    ``hook`` relays the hooks of the plugins this audit runs: read a file of your own
+    with ``hook.auditkit_load_data`` (see :func:`auditkit.data.read_table`), not by
+    importing a loader. Raise :class:`auditkit.errors.ModelDirError` for a directory that
+    is recognised but unsafe or broken. ``firstresult``: the first non-``None`` handle wins.
     """
 
 

@@ -48,6 +48,15 @@ class LogitCache:
         if path is not None and read:
             self._read(path)
 
+    def back_with(self, path: Path) -> None:
+        """Keep this cache in ``path`` from now on: what an earlier run saved there is read
+        (logits this run already holds win), and :meth:`save` writes there. The host calls
+        it on the cache a handle's ``caches()`` names, so the handle keeps its own object."""
+        held = self.rows
+        self.path = path
+        self._read(path)
+        self.rows.update(held)
+
     def fill(self, texts: Sequence[str], out: np.ndarray) -> list[int]:
         """Copy known logits into ``out``; return the indices of texts still to predict."""
         return self.lookup(texts, out)[0]

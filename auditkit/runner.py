@@ -34,6 +34,7 @@ from auditkit.config import (
 )
 from auditkit.data import load_eval_data
 from auditkit.errors import ExitCode, ModelDirError, PublishError, UsageError
+from auditkit.handle import HandleError, ModelHandle, caches_of, check_handle, timings_of
 from auditkit.hashing import value_sha256
 from auditkit.isolation import CallOutcome, Hook, HookRelay, PluginExit, section_problem
 from auditkit.logit_cache import LogitCache, logit_cache_file
@@ -144,7 +145,7 @@ class Runner:
             result.error = str(exc)
             result.traceback = traceback.format_exc()
             result.exit_code = ExitCode.USAGE_ERROR
-        except PluginExit as exc:  # a plugin's sys.exit() in a loader or publisher
+        except (PluginExit, HandleError) as exc:  # a plugin's sys.exit() in a loader or publisher; a bad handle
             result.error, result.traceback, result.exit_code = str(exc), traceback.format_exc(), ExitCode.PLUGIN_ERROR
         except PublishError as exc:  # the reports are written and stay; the ticket did not take them
             result.error, result.traceback = str(exc), traceback.format_exc()
@@ -240,8 +241,9 @@ class Runner:
         audit.predictions = self._predict(audit, handle, say)
         timings["predict"] = _lap(clock)
         # of which model calls; the rest is a deferred model load and the prediction cache
-        if isinstance(getattr(handle, "inference_seconds", None), float):
-            timings["predict_inference"] = round(handle.inference_seconds, 4)
+        spent = timings_of(handle)
+        if spent is not None:
+            timings["predict_inference"] = round(spent.wall_seconds, 4)
 
         for phase, hook in (("assess", "auditkit_assess"), ("value", "auditkit_value")):
             clock = time.perf_counter()
@@ -254,10 +256,10 @@ class Runner:
             self._collect_findings(audit, outcome)
         if logit_cache is not None:
             logit_cache.save()
-        if isinstance(getattr(handle, "inference_seconds", None), float):
-            timings["inference"] = round(handle.inference_seconds, 4)  # every model call, in any phase
-        if isinstance(getattr(handle, "inference_cpu_seconds", None), float):
-            timings["inference_cpu"] = round(handle.inference_cpu_seconds, 4)  # this process's CPU meanwhile
+        spent = timings_of(handle)
+        if spent is not None:
+            timings["inference"] = round(spent.wall_seconds, 4)  # every model call, in any phase
+            timings["inference_cpu"] = round(spent.cpu_seconds, 4)  # this process's CPU meanwhile
 
         # One verdict in every report: fixed here, after policy and before the first renderer.
         # A renderer's failure goes to audit.render_errors (audit.json, stderr, exit code 3), never
@@ -350,45 +352,47 @@ class Runner:
         at a time, a plugin's exception or sys.exit() naming the plugin, never ending the run."""
         return Hook(getattr(self.pm.hook, hook), hook, skip)
 
-    def _load_model(self, model_dir: Path, config: Config, skip: list[str]) -> Any:
+    def _load_model(self, model_dir: Path, config: Config, skip: list[str]) -> ModelHandle:
+        """The first loader's handle, checked against :class:`auditkit.ModelHandle`. Loaders get
+        the hook relay so that they read files through the hooks, as the user enabled them."""
+        kwargs = {"model_dir": model_dir, "config": config, "hook": HookRelay(self.pm, skip)}
         try:
-            handle = self._hook("auditkit_load_model", skip)(model_dir=model_dir, config=config)
+            found = self._hook("auditkit_load_model", skip).results(**kwargs)
         except (UsageError, PluginExit):
             raise
         except Exception as exc:
             raise ModelDirError(f"{model_dir}: the model could not be loaded: {type(exc).__name__}: {exc}") from exc
-        if handle is None:
+        if not found:
             raise ModelDirError(
                 f"{model_dir}: no loader recognises this directory; expected config.json with a "
                 "…ForSequenceClassification or …ForTokenClassification architecture and safetensors "
                 f"weights, or an {CONFIG_FILE} whose [predictions] names a scores file"
             )
+        loader, handle = found[0]
+        check_handle(handle, loader)  # a HandleError names the loader (exit 3)
         return handle
 
-    def _use_cache(self, config: Config, handle: Any) -> bool:
+    def _use_cache(self, config: Config, handle: ModelHandle) -> bool:
         use_cache = self.options.use_cache
         if use_cache is None:
             use_cache = bool(config.section("run")["cache"])
-        model_dir = getattr(getattr(handle, "info", None), "path", None)  # no cache inside the delivery
-        return bool(use_cache and getattr(handle, "cacheable", True) and cache.usable(self.options.out, model_dir))
+        model_dir = handle.info.path  # no cache inside the delivery
+        return bool(use_cache and caches_of(handle) is not None and cache.usable(self.options.out, model_dir))
 
-    def _attach_logit_cache(self, config: Config, handle: Any) -> LogitCache | None:
+    def _attach_logit_cache(self, config: Config, handle: ModelHandle) -> LogitCache | None:
         """A handle that keeps the logits of every text it saw gets them from the last run."""
-        if not isinstance(getattr(handle, "logit_cache", None), LogitCache) or not self._use_cache(config, handle):
+        caches = caches_of(handle)
+        if caches is None or caches.logits is None or not self._use_cache(config, handle):
             return None
-        key_fn = getattr(handle, "cache_key", None)
-        if not callable(key_fn):
-            return None
-        handle.logit_cache = LogitCache(logit_cache_file(self.options.out, str(key_fn())))
-        return handle.logit_cache
+        caches.logits.back_with(logit_cache_file(self.options.out, str(handle.cache_key())))
+        return caches.logits
 
-    def _predict(self, audit: Audit, handle: Any, say: Callable[[str], None]) -> Predictions:
+    def _predict(self, audit: Audit, handle: ModelHandle, say: Callable[[str], None]) -> Predictions:
         config = audit.config
         use_cache = self._use_cache(config, handle)
-        key_fn = getattr(handle, "cache_key", None)
         key = cache.cache_key(
             {
-                "model": key_fn() if callable(key_fn) else audit.model.sha256,
+                "model": str(handle.cache_key()),
                 "data": audit.dataset.sha256 if audit.dataset else None,
                 "data_config": config.section("data"),
                 "model_config": config.section("model"),

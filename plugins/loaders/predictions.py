@@ -1,7 +1,9 @@
 """Audits scores another system produced: a vendor's risk score, a model served elsewhere.
 
 A model dir holding no weights but an ``auditkit.toml`` whose ``[predictions]`` names a
-file is audited from that file; a positive prediction means ``score >= threshold``.
+file is audited from that file; a positive prediction means ``score >= threshold``. The
+file is read through the ``auditkit_load_data`` hook, as the evaluation data is, so any
+enabled data loader reads it and a disabled one (``-p no:tabular``) stays disabled.
 """
 
 from __future__ import annotations
@@ -39,12 +41,11 @@ def auditkit_config_schema() -> ConfigSection:
 
 
 @hookimpl(tryfirst=True)
-def auditkit_load_model(model_dir: Path, config: Config) -> Any:
+def auditkit_load_model(model_dir: Path, config: Config, hook: Any) -> PredictionsHandle | None:
     settings = config.section("predictions")
     if not settings.get("file"):
         return None
-    from auditkit.data import resolve_data_path
-    from auditkit.hashing import file_sha256
+    from auditkit.data import data_sha256, resolve_data_path
     from auditkit.model_dir import list_files
 
     where = config.origin("predictions.file")
@@ -57,7 +58,7 @@ def auditkit_load_model(model_dir: Path, config: Config) -> Any:
         task="scores",
         labels=[],
         loader="predictions",
-        sha256=file_sha256(path),
+        sha256=data_sha256(path),  # a Parquet dataset folder hashes its files
         files=list_files(model_dir),
         extra={
             "predictions_file": str(path),
@@ -65,23 +66,31 @@ def auditkit_load_model(model_dir: Path, config: Config) -> Any:
             "threshold": settings["threshold"] if settings["score"] else None,
         },
     )
-    return PredictionsHandle(info, path, settings)
+    return PredictionsHandle(info, path, settings, hook.auditkit_load_data)
 
 
 class PredictionsHandle:
-    """Reads predictions from a file; it cannot score new texts (no ``predict_proba``)."""
+    """A :class:`auditkit.ModelHandle` that reads predictions from a file; it cannot score new
+    texts (no ``predict_proba``). ``read`` is the ``auditkit_load_data`` hook's caller."""
 
-    cacheable = False
-
-    def __init__(self, info: ModelInfo, path: Path, settings: dict[str, Any]) -> None:
+    def __init__(self, info: ModelInfo, path: Path, settings: dict[str, Any], read: Any) -> None:
         self.info = info
         self.path = path
         self.settings = settings
+        self._read = read
+
+    def cache_key(self) -> str:
+        keys = ("score", "threshold", "label", "id")
+        return "|".join(["predictions", self.info.sha256, *(str(self.settings[k]) for k in keys)])
+
+    def caches(self) -> None:
+        """Nothing to cache: the scores file is read as fast as a cache would be."""
+        return None
 
     def predict(self, frame: pd.DataFrame, config: Config) -> Predictions:
         import numpy as np
 
-        from auditkit.data import _positive, align_labels
+        from auditkit.data import align_labels, positive_label
 
         source = self._aligned(frame, config)
         labels = list(self.info.labels)
@@ -93,7 +102,7 @@ class PredictionsHandle:
                     f"[data] label has {len(labels)} labels: {labels[:6]}"
                 )
             scores = self._scores(source, column)
-            positive = _positive(config.section("data")["positive"], labels, config.origin("data.positive"))
+            positive = positive_label(config.section("data")["positive"], labels, config.origin("data.positive"))
             negative = labels[0] if labels[1] == positive else labels[1]
             # two label objects referenced n times, not n new strings (10 million rows)
             above = scores >= self.settings["threshold"]
@@ -105,14 +114,14 @@ class PredictionsHandle:
         return Predictions(labels=predicted, classes=labels, source="file")
 
     def _aligned(self, frame: pd.DataFrame, config: Config) -> pd.DataFrame:
-        from auditkit.data import resolve_data_path
+        from auditkit.data import read_table, resolve_data_path
 
         data_path = resolve_data_path(Path(self.info.path), config)
         if data_path.resolve() == self.path.resolve():
             return frame
-        from auditkit.plugins.loaders.tabular import auditkit_load_data
-
-        other = auditkit_load_data(spec={"path": str(self.path), "format": "auto"}, config=config)
+        # the [data] settings, as every loader gets them, but this file's own path and format
+        spec = {**config.section("data"), "path": str(self.path), "format": "auto"}
+        other = read_table(self._read, spec, config)
         key = self.settings["id"]
         if key:
             for table, name in ((frame, "[data] file"), (other, str(self.path))):

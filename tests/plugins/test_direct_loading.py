@@ -24,7 +24,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from auditkit.config import Config
 from auditkit.testing import build_tiny_bert, run_audit, sentiment_frame, tiny_vocab
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "plugins" / "training" / "data"
+DEMO_DATA = Path(__file__).resolve().parents[2] / "plugins" / "assess" / "training" / "data"
 MAX_LENGTH = 32
 ODD_TEXTS = [
     "",

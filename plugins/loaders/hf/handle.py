@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auditkit.audit import ModelInfo, Predictions
+from auditkit.handle import HandleCaches, InferenceTimings
 from auditkit.logit_cache import LogitCache
 
 if TYPE_CHECKING:
@@ -35,9 +36,8 @@ class Deferred:
 
 
 class TransformersHandle:
-    """The model handle the runner and plugins use: ``predict`` and ``predict_proba``."""
-
-    cacheable = True
+    """The model handle (:class:`auditkit.ModelHandle`) the runner and plugins use: ``predict``
+    and ``predict_proba``, with a logit cache and inference timings."""
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class TransformersHandle:
         self.progress = progress
         # 0: batches are batch_size texts; else also at most this many word pieces
         self.batch_tokens = batch_tokens
-        # logits of texts already seen (auditkit.logit_cache); the runner attaches a file-backed one
+        # logits of texts already seen (auditkit.logit_cache); the runner backs it with a file (caches())
         self.logit_cache = LogitCache()
         # wall seconds spent in the model (tokenising, forward passes), over all calls, and
         # the CPU seconds this process (all its threads) used meanwhile
@@ -101,6 +101,13 @@ class TransformersHandle:
     def cache_key(self) -> str:
         return "|".join(str(x) for x in (self.info.sha256, self.info.extra.get("base_sha256"), self.max_length))
 
+    def caches(self) -> HandleCaches:
+        """Predictions are cached, and ``logits`` consults ``logit_cache`` before the model."""
+        return HandleCaches(logits=self.logit_cache)
+
+    def timings(self) -> InferenceTimings:
+        return InferenceTimings(wall_seconds=self.inference_seconds, cpu_seconds=self.inference_cpu_seconds)
+
     # ------------------------------------------------------------ sequence tasks
 
     def predict(self, frame: pd.DataFrame, config: Config) -> Predictions:
@@ -108,9 +115,9 @@ class TransformersHandle:
 
         column = config.section("data")["text"]
         if self.info.task == "token-classification":
-            from auditkit.data import _token_lists
+            from auditkit.data import token_lists
 
-            words = _token_lists(frame, column, self.info.path)  # type: ignore[arg-type]
+            words = token_lists(frame, column, self.info.path)  # type: ignore[arg-type]
             tags = self.predict_tokens(words)
             flat = np.asarray([" ".join(t) for t in tags], dtype=object)
             return Predictions(labels=flat, classes=list(self.info.labels), token_labels=tags)
