@@ -52,10 +52,36 @@ def resolve_data_path(model_dir: Path, config: Config, field: str = "data.path")
         from auditkit.model_dir import inside
 
         inside(model_dir, relative)
+    if path.is_dir() and not path.is_symlink() and dataset_files(path):
+        return path  # partitioned Parquet: a folder of .parquet files, read in chunks
     if not path.is_file():
         what = "not a regular file (a device, pipe or folder)" if path.exists() else "no such file"
         raise DataError(f"{where}: [{section}] {key} = {value!r}: {what} {path}")
     return path
+
+
+def dataset_files(folder: Path) -> list[Path]:
+    """The .parquet files of a partitioned dataset folder (hive ``key=value`` subfolders
+    included), sorted; a symlink anywhere in it is refused, so the folder cannot lead out."""
+    files = []
+    for item in sorted(folder.rglob("*")):
+        if item.is_symlink():
+            raise DataError(f"{folder}: {item.relative_to(folder)} is a symlink; a dataset folder must hold its files")
+        if item.is_file() and item.suffix.lower() in (".parquet", ".pq"):
+            files.append(item)
+    return files
+
+
+def data_sha256(path: Path) -> str:
+    """A file's sha256; for a dataset folder, the sha256 of each file's relative path and sha256."""
+    if not path.is_dir():
+        return file_sha256(path)
+    import hashlib
+
+    digest = hashlib.sha256()
+    for item in dataset_files(path):
+        digest.update(f"{item.relative_to(path).as_posix()}\0{file_sha256(item)}\n".encode())
+    return digest.hexdigest()
 
 
 def _relative_inside(model_dir: Path, path: Path) -> str | None:
@@ -131,7 +157,7 @@ def load_eval_data(hook: Any, model_dir: Path, config: Config, labels: list[str]
     positive = positive_label(cfg["positive"], labels, config.origin("data.positive"))
     info = DatasetInfo(
         path=show_path(path, model_dir),  # a report never shows the reviewer's folders
-        sha256=file_sha256(path),
+        sha256=data_sha256(path),
         rows=len(frame),
         format=_format_of(path, cfg["format"]),
         columns=list(frame.columns),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,8 @@ _FALLBACK = "auditkit-cp1252"
 def detect_format(path: Path, declared: str = "auto") -> str:
     if declared != "auto":
         return declared
+    if path.is_dir():  # a partitioned Parquet dataset (auditkit.data.dataset_files)
+        return "parquet"
     for suffix in reversed(path.suffixes):
         if suffix.lower() in _EXTENSIONS:
             return _EXTENSIONS[suffix.lower()]
@@ -110,10 +113,44 @@ def _cp1252_bytes(exc: UnicodeError) -> tuple[str, int]:
 def read_parquet(path: Path) -> pd.DataFrame:
     import pandas as pd
 
+    if path.is_dir():
+        return read_parquet_dataset(path)
     try:
         return pd.read_parquet(path)
     except Exception as exc:
         raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+
+
+def parquet_batches(path: Path, columns: list[str] | None = None, batch_rows: int = 1 << 20) -> Iterator[pd.DataFrame]:
+    """A partitioned Parquet dataset (a folder of files, hive ``key=value`` folders as
+    columns) as pandas frames of at most ``batch_rows`` rows, one after another: what a
+    caller sums per chunk never holds more than one chunk of rows."""
+    import pyarrow.dataset as ds
+
+    from auditkit.data import dataset_files
+
+    files = dataset_files(path)
+    if not files:
+        raise DataError(f"{path}: a folder with no .parquet files; point [data] path at a file or a Parquet dataset")
+    try:
+        names = [str(f) for f in files]
+        dataset = ds.dataset(names, format="parquet", partitioning="hive", partition_base_dir=str(path))
+        for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
+            yield batch.to_pandas()
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable Parquet dataset ({_first_line(exc)})") from None
+
+
+def read_parquet_dataset(path: Path) -> pd.DataFrame:
+    """The whole dataset in one frame, read chunk by chunk (files in sorted path order)."""
+    import pandas as pd
+
+    chunks = list(parquet_batches(path))
+    if not chunks:
+        raise DataError(f"{path}: the Parquet dataset has no rows; point [data] path at the evaluation data")
+    return pd.concat(chunks, ignore_index=True)
 
 
 def read_jsonl(path: Path) -> pd.DataFrame:
