@@ -282,6 +282,50 @@ def test_a_broken_recognizer_names_its_plugin() -> None:
         pii_part(make_audit(pm, pd.DataFrame({"text": ["x"]})), Section("privacy", "Privacy"), TrainingRecord(), [])
 
 
+class RaisingPlugin:
+    @hookimpl
+    def auditkit_pii_recognizers(self) -> list[Any]:
+        raise RuntimeError("name list missing")
+
+
+def test_a_raising_recognizer_plugin_is_a_finding_and_the_scan_goes_on() -> None:
+    from auditkit.plugins.assess.privacy.record import TrainingRecord
+    from auditkit.plugins.assess.privacy.scan import pii_part
+
+    from auditkit.audit import Section
+
+    pm = get_plugin_manager(autoload=False, extra_plugins=[("raising", RaisingPlugin()), ("names", NamesPlugin())])
+    frame = pd.DataFrame({"text": ["Alice Smith wrote to bob@example.com"]})
+    section = Section(name="privacy", title="Privacy")
+    pii_part(make_audit(pm, frame), section, TrainingRecord(), [])
+    (finding,) = [f for f in section.findings if f.plugin == "raising"]
+    assert finding.severity == "error" and "name list missing" in finding.message
+    assert "auditkit_pii_recognizers" in finding.message
+    assert {f["type"] for f in section.data["pii"]["findings"]} == {"person", "email"}  # the others still scan
+
+
+class OptionalNames:
+    @hookimpl(optionalhook=True)
+    def auditkit_pii_recognizers(self) -> list[Any]:
+        return NamesPlugin().auditkit_pii_recognizers()
+
+
+def test_the_hook_is_the_privacy_plugins_own() -> None:
+    from auditkit.plugins.assess import privacy
+
+    from auditkit import hookspecs
+
+    assert not hasattr(hookspecs, "auditkit_pii_recognizers")
+    assert hasattr(privacy.hookspecs.auditkit_pii_recognizers, "auditkit_spec")  # a spec the plugin ships
+    plugins = [("optional", OptionalNames()), ("plain", NamesPlugin())]
+    with_privacy = get_plugin_manager(autoload=False, extra_plugins=plugins)
+    assert with_privacy.infos["optional"].status == with_privacy.infos["plain"].status == "loaded"
+    # without the privacy plugin its hook is unknown: optionalhook=True still loads, a plain one is refused
+    without = get_plugin_manager(autoload=False, extra_plugins=plugins, disabled=["privacy"])
+    assert without.infos["optional"].status == "loaded"
+    assert without.infos["plain"].status == "error" and "auditkit_pii_recognizers" in without.infos["plain"].error
+
+
 def test_unknown_recognizer_name_is_a_config_error() -> None:
     from auditkit.plugins.assess.privacy.record import TrainingRecord
     from auditkit.plugins.assess.privacy.scan import pii_part
