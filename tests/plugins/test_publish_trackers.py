@@ -214,3 +214,15 @@ def test_dir_target_must_be_writable(tmp_path):
     blocker.write_text("x")
     result = run_cli(["run", tmp_path / "none", "--out", tmp_path / "out", "--publish", f"dir:{blocker}/sub"])
     assert result.exit_code == 2 and "not a writable folder" in result.stderr
+
+
+def test_run_publish_failure_is_exit_4_with_the_reports_written(written_report, gh, tmp_path):
+    model = written_report.parents[1] / "bert-tiny"  # the model dir conftest audited
+    gh.fail.append((r"/releases/tags/", 401, {}))
+    out = tmp_path / "out"
+    result = run_cli(["run", model, "--out", out, "--format", "json,md", "-q", "--no-cache",
+                      "--publish", "github:acme/models#5"])
+    assert result.exit_code == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("auditkit: error:")]
+    assert len(errors) == 1 and "github:acme/models#5" in errors[0] and "HTTP 401" in errors[0]
+    assert sorted(p.name for p in (out / "bert-tiny").iterdir()) == ["audit.json", "summary.md"]
