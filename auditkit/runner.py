@@ -336,12 +336,12 @@ class Runner:
                         plugin=info.name,
                     )
                 )
-            elif info.status == "unavailable":
+            elif info.status == "unavailable":  # an extra not installed is the reviewer's choice, not a risk
                 out.append(
                     Finding(
-                        "warn",
+                        "info",
                         "plugin-unavailable",
-                        f"plugin {info.name!r} is unavailable, its section is missing: {info.error}",
+                        f"plugin {info.name!r} is unavailable (an optional dependency is not installed): {info.error}",
                         plugin=info.name,
                     )
                 )
@@ -363,10 +363,16 @@ class Runner:
         except Exception as exc:
             raise ModelDirError(f"{model_dir}: the model could not be loaded: {type(exc).__name__}: {exc}") from exc
         if not found:
+            # a core install has no transformers loader: say which extra would recognise the dir
+            missing = "".join(
+                f"; plugin {i.name!r} is unavailable: {i.error}"
+                for i in self.pm.infos.values()
+                if i.status == "unavailable"
+            )
             raise ModelDirError(
                 f"{model_dir}: no loader recognises this directory; expected config.json with a "
                 "…ForSequenceClassification or …ForTokenClassification architecture and safetensors "
-                f"weights, or an {CONFIG_FILE} whose [predictions] names a scores file"
+                f"weights, or an {CONFIG_FILE} whose [predictions] names a scores file{missing}"
             )
         loader, handle = found[0]
         check_handle(handle, loader)  # a HandleError names the loader (exit 3)
