@@ -285,8 +285,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for flag, path in (("--config", args.config), ("--policy", args.policy)):
         if path and not path.is_file():
             raise UsageError(f"{flag} {path}: no such file")
-    runner = Runner(args.plugin_manager, options, progress=Progress(quiet=args.quiet))
-    results = runner.run(args.paths)
+    with Progress(quiet=args.quiet) as progress:  # its heartbeat (not on a terminal) ends with the work
+        results = Runner(args.plugin_manager, options, progress=progress).run(args.paths)
     for result in results:
         if result.error:
             print(f"auditkit: error: {result.name}: {one_line(result.error)}", file=sys.stderr)
