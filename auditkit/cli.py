@@ -204,6 +204,18 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument("--no-cache", action="store_true",
                      help="predict (and recompute cached results) again even when the caches hold them")
+    run.add_argument(
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="audit up to N models at once in worker processes (default: one per core; 1: one after another)",
+    )
+    run.add_argument(
+        "--executor",
+        metavar="SPEC",
+        help="where the audits run: local (default, a process pool), dask://HOST:PORT (an existing Dask "
+        'cluster, needs "auditkit[dask]"), or a scheme an executor plugin knows',
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     run.add_argument(
         "--json",
@@ -281,6 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         publish=args.publish,
         use_cache=False if args.no_cache else None,
         quiet=args.quiet,
+        jobs=args.jobs,
+        executor=args.executor,
     )
     for flag, path in (("--config", args.config), ("--policy", args.policy)):
         if path and not path.is_file():
@@ -438,6 +452,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+def _jobs(value: str) -> int:
+    """``--jobs N``: a whole number of at least 1, else one line and exit 2."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise UsageError(f"--jobs {value}: give a whole number of at least 1, e.g. --jobs 4 (1: one model at a time)")
+    return int(value)
 
 
 def _formats(value: str | None, pm: Any) -> list[str] | None:

@@ -17,12 +17,14 @@ import pluggy
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
     from pathlib import Path
 
     import pandas as pd
 
     from auditkit.audit import Audit, Section
     from auditkit.config import Config, ConfigSection
+    from auditkit.executors import Executor
     from auditkit.handle import ModelHandle
 
 hookspec = pluggy.HookspecMarker("auditkit")
@@ -195,4 +197,34 @@ def auditkit_publish(audit: Audit, files: list[Path], target: str) -> str | None
     Credentials come from environment variables only, never from the target or a report.
     Publish one comment per model, updated in place on a re-run, and do not send a file
     whose sha256 the ticket already holds.
+    """
+
+
+# --------------------------------------------------------------------------------------
+# running: where each model's audit runs
+# --------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def auditkit_executor(spec: str, jobs: int, progress: Callable[[str], None]) -> Executor | None:
+    """Return an :class:`auditkit.executors.Executor` for ``--executor SPEC``, or ``None``.
+
+    ``auditkit run`` with several model dirs and ``--jobs`` above 1 (the default is the number
+    of cores), or with any ``--executor``, sends one audit per model to the executor this hook
+    returns. ``spec`` is ``--executor`` as typed (``local`` when not given; ``dask://HOST:PORT``,
+    ``ray://…``); return ``None`` for a scheme you do not know so the next plugin can try.
+    ``jobs`` is ``--jobs`` (at most this many audits at once; a cluster may ignore it), and
+    ``progress(message)`` prints one line to the reviewer: pass the workers' progress lines to
+    it when you can (they arrive prefixed with the model's name).
+
+    An executor has ``shares_files`` (``True`` when its workers write into ``--out`` on the
+    reviewer's file system themselves; ``False`` makes each job return its reports' bytes, which
+    auditkit commits), ``submit(fn, *args)`` returning a future-like object whose
+    ``result()`` gives ``fn(*args)`` or raises, and ``shutdown(cancel)``. ``fn`` is
+    :func:`auditkit.executors.audit_job`, a picklable top-level function whose picklable result
+    (:class:`auditkit.executors.ModelOutcome`) carries the verdict, exit code, errors and files;
+    run it in a process that has auditkit installed and can read the model dirs at the same
+    paths. A job that raises (a worker lost for good) is reported as that model's error, never
+    dropped. The built-in ``pool`` (a local process pool) and ``dask`` plugins implement this
+    hook. ``firstresult``.
     """

@@ -47,6 +47,8 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("gitlab", "auditkit.plugins.publish.gitlab"),
     ("jira", "auditkit.plugins.publish.jira"),
     ("roundup", "auditkit.plugins.publish.roundup"),
+    ("pool", "auditkit.plugins.execute.local"),
+    ("dask", "auditkit.plugins.execute.dask"),
 )
 
 # Plugins without which auditkit cannot run at all; `-p no:` refuses them.

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditkit import cache
 from auditkit._version import __version__
@@ -45,6 +45,9 @@ from auditkit.result_cache import results_dir
 from auditkit.trust_rules import vendor_setting_messages
 from auditkit.trust_store import is_approved
 
+if TYPE_CHECKING:
+    from auditkit.executors import Executor
+
 DEFAULT_OUT = Path("auditkit-reports")
 
 
@@ -68,6 +71,8 @@ class RunOptions:
     publish: str | None = None
     use_cache: bool | None = None
     quiet: bool = False
+    jobs: int | None = None  # audits at once; None: one per core, 1: one after another in this process
+    executor: str | None = None  # where they run (auditkit_executor); None: a local process pool
 
 
 @dataclass
@@ -111,6 +116,7 @@ class Runner:
         self.options = options
         self.progress = progress or (lambda message: None)
         self._schemas: dict[str, ConfigSection] | None = None
+        self._plugins: Any = None  # the plugin choices a worker rebuilds (auditkit.executors.PluginSpec)
 
     # ---------------------------------------------------------------- whole run
 
@@ -127,7 +133,10 @@ class Runner:
         staging = new_staging(out_root)
         results: list[ModelResult] = []
         try:
-            for index, (model_dir, name) in enumerate(targets, start=1):
+            executor = self._executor(len(targets))
+            if executor is not None:
+                results = self._run_on(executor, targets, staging)
+            for index, (model_dir, name) in enumerate(targets if executor is None else [], start=1):
                 prefix = f"[{index}/{len(targets)}] {name}" if len(targets) > 1 else name
                 results.append(self._audit_or_error(model_dir, name, staging, prefix))
             audits = [r.audit for r in results if r.audit is not None]
@@ -136,6 +145,105 @@ class Runner:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return results
+
+    # ---------------------------------------------------------------- several at once
+
+    def _executor(self, count: int) -> Executor | None:
+        """The executor for this run, or None for one audit after another in this process
+        (``--jobs 1``, a single model, or a plugin that cannot be sent to another process)."""
+        from auditkit.executors import LOCAL, plugin_spec
+
+        spec = self.options.executor or LOCAL
+        jobs = self.options.jobs if self.options.jobs is not None else _cores()
+        if jobs < 1:
+            raise UsageError(f"--jobs {jobs}: give at least 1 (1 audits one model after another in this process)")
+        if spec == LOCAL and (jobs == 1 or count <= 1):
+            return None
+        try:
+            self._plugins = plugin_spec(self.pm)
+        except ValueError as exc:
+            if spec != LOCAL:
+                raise UsageError(f"--executor {spec}: {exc}; load it with -p MODULE instead") from None
+            self.progress(f"auditing one model after another in this process: {exc}")
+            return None
+        executor = self.pm.hook.auditkit_executor(spec=spec, jobs=min(jobs, max(count, 1)), progress=self.progress)
+        if executor is None:
+            unavailable = [
+                f"plugin {i.name!r} is {i.status}: {i.error}"
+                for i in self.pm.infos.values()
+                if i.status != "loaded" and i.error and "auditkit_executor" not in i.hooks
+            ]
+            hint = f" ({'; '.join(unavailable)})" if unavailable else ""
+            raise UsageError(
+                f"--executor {spec}: no executor plugin knows this; built in: local, dask://HOST:PORT{hint}"
+            )
+        return executor
+
+    def _run_on(self, executor: Executor, targets: list[tuple[Path, str]], staging: Path) -> list[ModelResult]:
+        """One :func:`~auditkit.executors.audit_job` per model; each outcome comes back here,
+        in the order of ``targets``, whatever happened to its worker."""
+        from auditkit.executors import JobOptions, audit_job, lost
+
+        options = JobOptions(self.options, self._plugins, os.getcwd(), return_files=not executor.shares_files)
+        results: list[ModelResult] = []
+        try:
+            futures = []
+            for index, (model_dir, name) in enumerate(targets, start=1):
+                prefix = f"[{index}/{len(targets)}] {name}"
+                futures.append((prefix, executor.submit(audit_job, model_dir, name, options, prefix)))
+            for (model_dir, name), (prefix, future) in zip(targets, futures, strict=True):
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker was lost for good: the model is reported, not dropped
+                    outcome = lost(name, model_dir, exc)
+                result = self._take_outcome(outcome, staging)
+                where = f" on {outcome.worker}" if outcome.worker else ""
+                verdict = "error" if result.error or result.audit is None else result.audit.verdict
+                self.progress(f"{prefix}: done{where}: {verdict}")
+                results.append(result)
+        except BaseException:
+            executor.shutdown(cancel=True)
+            raise
+        executor.shutdown()
+        return results
+
+    def _take_outcome(self, outcome: Any, staging: Path) -> ModelResult:
+        """A finished job's ModelResult; reports that came back as bytes are committed here
+        as this process commits its own (staging, then a rename under the output lock)."""
+        from auditkit.executors import result_of
+
+        result = result_of(outcome)
+        if result.audit is not None:
+            result.audit.hook = self.pm.hook  # the index finds the plugins' templates through it
+        if not outcome.payload:
+            return result
+        name = outcome.name
+        model_stage = staging / name
+        try:
+            staged = []
+            for relative, data in outcome.payload.items():
+                path = model_stage / relative
+                if not within(path, model_stage):
+                    continue  # a name leading out of the model's folder is never written
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+                staged.append(path)
+            with out_lock(self.options.out):
+                result.files = commit(staged, model_stage, self.options.out / name)
+            if self.options.publish and result.audit is not None and not result.error:
+                skip = list(result.audit.config.section("run").get("disable", []))
+                result.published = self._publish(result.audit, result.files, skip)
+        except UsageError as exc:
+            result.error, result.exit_code = str(exc), ExitCode.USAGE_ERROR
+        except PublishError as exc:  # as _audit_or_error: the reports are written and stay
+            result.error = str(exc)
+            if result.exit_code in (ExitCode.OK, ExitCode.POLICY_FAILED):
+                result.exit_code = ExitCode.PUBLISH_FAILED
+        except OSError as exc:
+            if not disk_full(exc):
+                raise
+            result.error, result.exit_code = disk_full_message(exc, self.options.out / name), ExitCode.USAGE_ERROR
+        return result
 
     def _audit_or_error(self, model_dir: Path, name: str, staging: Path, prefix: str) -> ModelResult:
         result = ModelResult(name=name, path=model_dir)
@@ -547,6 +655,14 @@ def _wrong_type(plugin: str, hook: str, value: Any, expected: str) -> Finding:
         f"plugin {plugin!r} returned {type(value).__name__} from {hook}; expected {expected}",
         plugin=plugin,
     )
+
+
+def _cores() -> int:
+    """The cores this process may use (its CPU affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def _lap(start: float) -> float:

@@ -1,0 +1,1 @@
+"""Executors: where each model's audit runs when a folder of models is audited."""
