@@ -236,8 +236,9 @@ def test_dask_without_distributed_is_unavailable_with_the_hint(fleet: Path, tmp_
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
-    listing = run_cli(["plugins"]).stdout
-    assert re.search(r"^dask .* unavailable: needs distributed: pip install \"auditkit\[dask\]\"", listing, re.M)
+    dask = next(p for p in json.loads(run_cli(["plugins", "--json"]).stdout) if p["name"] == "dask")
+    assert dask["status"] == "unavailable"
+    assert 'pip install "auditkit[dask]"' in dask["error"] and "distributed" in dask["error"]
     result = run_cli(["run", fleet, "--out", tmp_path / "out", "--executor", "dask://127.0.0.1:8786", *LEAN])
     assert result.exit_code == 2
     assert 'pip install "auditkit[dask]"' in result.stderr
