@@ -610,7 +610,11 @@ class Runner:
         index_stage = staging / ".index"
         index_stage.mkdir(parents=True, exist_ok=True)
         staged: list[Path] = []
-        render = {"audits": audits, "out_dir": index_stage, "formats": formats}
+        # every model folder under --out, not only this run's: earlier ones read back from audit.json
+        from auditkit.index_history import earlier_audits
+
+        everyone = [*audits, *earlier_audits(self.options.out, audits)]
+        render = {"audits": everyone, "out_dir": index_stage, "formats": formats}
         for outcome in self._hook("auditkit_render_index").outcomes(render):
             if outcome.ok:
                 staged.extend(Path(p) for p in outcome.result or [] if Path(p).is_file())
