@@ -316,21 +316,3 @@ def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_pat
     other.cache_dir = str(tmp_path)
     assert run(other).data["mitigation"] != first
     assert len(list(tmp_path.glob("fairness-mitigation/*/*.json"))) == 2
-
-
-def test_a_what_if_started_early_for_another_feature_is_not_used() -> None:
-    from auditkit.plugins.assess.fairness import assess
-    from auditkit.plugins.assess.fairness import run as fairness_run
-
-    frame, y, yhat, scores = _biased(n=2000, seed=7)
-    audit = make_audit(frame, y, yhat, scores, config={"bootstrap": 0, "auc_bootstrap": 0})
-    cfg, _ = assess.settings(audit)
-    inputs = assess.prepare(audit)
-    views, _ = assess.measure(audit.frame, ["g"], inputs, cfg, [])
-    expected, _ = fairness_run.mitigation(inputs, views, cfg, None)
-    source = fairness_run.WhatIfSource(inputs, cfg)
-    source.early = ("h", lambda: pytest.fail("the early what-if was for another feature"))
-    got, note = fairness_run.mitigation(inputs, views, cfg, None, source)
-    assert note is None and got == expected and got.feature == "g"
-    source.early = ("g", lambda: expected)
-    assert fairness_run.mitigation(inputs, views, cfg, None, source)[0] is expected
