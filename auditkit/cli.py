@@ -151,6 +151,7 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     _add_trust(sub)
     _add_plugins(sub)
     _add_hooks(sub)
+    _add_card(sub)
     _add_publish(sub)
     from auditkit.isolation import GuardedCaller  # a plugin's sys.exit() here must not end every command
 
@@ -267,6 +268,20 @@ def _add_plugins(sub: Any) -> None:
     plugins = sub.add_parser("plugins", help="list plugins: name, version, source, hooks")
     plugins.add_argument("--json", action="store_true", help="a JSON list of objects")
     plugins.set_defaults(func=cmd_plugins)
+
+
+def _add_card(sub: Any) -> None:
+    card = sub.add_parser(
+        "card",
+        help="write an audit's results into the model's README.md (model-index eval results)",
+        description=(
+            "Write the results of OUT/<model>/audit.json into MODEL_DIR/README.md's model-card metadata "
+            "(model-index eval results and an auditkit key), as the Hub reads them; the rest of the card is kept."
+        ),
+    )
+    card.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    card.add_argument("report_dir", type=Path, metavar="OUT/MODEL", help="the model's report folder (holds audit.json)")
+    card.set_defaults(func=cmd_card)
 
 
 def _add_hooks(sub: Any) -> None:
@@ -390,6 +405,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for i in infos
     ]
     print(format_table(["name", "version", "source", "status", "hooks"], rows))
+    return ExitCode.OK
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from auditkit.card_cmd import write_card
+    from auditkit.terminal import one_line
+
+    result = write_card(args.model_dir, args.report_dir)
+    print(f"wrote {one_line(result.path)}: {result.results} eval results, verdict {result.verdict}")
     return ExitCode.OK
 
 
