@@ -1,5 +1,9 @@
 """Work beside the audit on a spare core: a process that imports ahead, then runs one call.
 
+Internal: a helper of the built-in plugins that need it (the PDF renderer lays out a second
+report in one, the fairness plugin fits its what-if in one), not part of the plugin API;
+it may change or go without notice. No hook starts one: a plugin decides inside its own hooks.
+
 A step that needs a heavy library (weasyprint for a PDF; fairlearn, with scikit-learn and
 SciPy under it, for the mitigation what-if) pays about a second of imports in the audit's
 path. On a machine with a core to spare a plugin starts a :class:`WarmProcess` as soon as

@@ -157,17 +157,6 @@ def render_step(audit: Any, out: Path) -> Callable[[], None]:
     return render
 
 
-def early_worker() -> None:
-    """What ``auditkit run`` does before the model predicts (auditkit_render_prepare): start
-    the PDF worker; the audit takes seconds, so it is ready when the render step begins."""
-    import time
-
-    from auditkit.plugins.render import pdf_report
-
-    pdf_report.auditkit_render_prepare(formats=["pdf"])
-    time.sleep(3)
-
-
 def svg_shape(svgs: list[str]) -> str:
     """Elements, ``<use>``, ``<g>``, clip-path references, ``<text>`` and KB over all charts."""
     elements = uses = groups = clips = texts = 0
@@ -221,15 +210,12 @@ def main(argv: list[str] | None = None) -> int:
             ("main before: figure_svg charts, auto tables, serial", {"auto_tables": True, "workers": 0},
              args.baseline_runs),
             ("  + fixed table layout with column shares", {"workers": 0}, args.runs),
-            ("  + PDFs side by side (a worker process)", {"workers": 1}, args.runs),
-            ("auditkit now: + that worker started during the audit", {"workers": 1, "early": True}, args.runs),
+            ("auditkit now: + PDFs side by side (a worker process)", {"workers": 1}, args.runs),
         ]
         for name, how, runs in steps:
             cpu: list[float] = []
-            early = how.pop("early", False)
             with variant(audit, **how):
-                med = table.row(name, _bench.timed(render, runs, cpu, before=early_worker if early else None),
-                                base, _cpu(cpu))
+                med = table.row(name, _bench.timed(render, runs, cpu), base, _cpu(cpu))
             base = base or med
         from auditkit.plugins.render.pdf_report import _free_cores
 
