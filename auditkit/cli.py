@@ -358,7 +358,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         force=args.force,
     )
     schemas = Runner(pm, RunOptions()).schemas()
-    result = init_model_dir(request, schemas, pm.hook.auditkit_load_data)
+    from auditkit.isolation import Hook
+
+    result = init_model_dir(request, schemas, Hook(pm.hook.auditkit_load_data))  # one reader at a time, isolated
     from auditkit.trust_store import approve
 
     approve(result.path)  # the reviewer wrote it: its paths may lead out of the dir
