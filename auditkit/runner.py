@@ -627,7 +627,7 @@ class Runner:
         """``--publish`` checked before any audit: its syntax, the credentials in the environment, a
         writable folder (publishers called with ``audit=None, files=[]``; UsageError is exit 2)."""
         target = self.options.publish
-        if target and self.pm.hook.auditkit_publish(audit=None, files=[], target=target) is None:
+        if target and self._hook("auditkit_publish")(audit=None, files=[], target=target) is None:
             raise UsageError(
                 f"--publish {target}: no publisher knows this target; try dir:PATH, github:OWNER/REPO#N, "
                 "gitlab:GROUP/PROJECT#N, jira:KEY-123 or roundup:issueN"
