@@ -42,6 +42,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("json", "auditkit.plugins.render.json_report"),
     ("html", "auditkit.plugins.render.html_report"),
     ("pdf", "auditkit.plugins.render.pdf_report"),
+    ("junit", "auditkit.plugins.render.junit_report"),
     ("publish", "auditkit.plugins.publish.directory"),
     ("github", "auditkit.plugins.publish.github"),
     ("gitlab", "auditkit.plugins.publish.gitlab"),

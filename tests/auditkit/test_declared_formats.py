@@ -21,7 +21,7 @@ from auditkit.manager import get_plugin_manager
 from auditkit.reportdata import index_columns, index_rows, key_numbers, recommendation
 from auditkit.runner import Runner, RunOptions
 
-BUILTIN = ["html", "json", "md", "pdf"]
+BUILTIN = ["html", "json", "junit", "md", "pdf"]
 
 
 def _plugin(name: str, formats) -> types.ModuleType:
@@ -40,7 +40,7 @@ def docx_manager():
     return get_plugin_manager(autoload=False, extra_plugins=[("ak_docx", _plugin("ak_docx", ["docx"]))])
 
 
-def test_builtins_declare_their_four_formats() -> None:
+def test_builtins_declare_their_five_formats() -> None:
     pm = get_plugin_manager(autoload=False)
     assert declared_formats(pm.hook) == BUILTIN
     run = Runner(pm, RunOptions()).schemas()["run"].option("formats")
@@ -60,9 +60,9 @@ def test_a_disabled_renderers_format_is_unknown() -> None:
     pm = get_plugin_manager(disabled=["pdf"], autoload=False)
     with pytest.raises(UsageError) as caught:
         parse_formats("pdf,json", declared_formats(pm.hook))
-    assert str(caught.value) == "--format pdf,json: unknown format pdf; choose from html, json, md"
+    assert str(caught.value) == "--format pdf,json: unknown format pdf; choose from html, json, junit, md"
     schemas = Runner(pm, RunOptions()).schemas()
-    with pytest.raises(ConfigError, match=r"\[run\] formats.*'html', 'json', 'md'"):
+    with pytest.raises(ConfigError, match=r"\[run\] formats.*'html', 'json', 'junit', 'md'"):
         build_config(schemas, [("auditkit.toml", {"run": {"formats": ["pdf"]}})])
 
 
@@ -87,7 +87,7 @@ def test_cli_refuses_an_undeclared_format(tmp_path) -> None:
 
     result = run_cli(["run", tmp_path, "--format", "docx", "--out", tmp_path / "out"])
     assert result.exit_code == 2
-    expected = "auditkit: error: --format docx: unknown format docx; choose from html, json, md, pdf"
+    expected = "auditkit: error: --format docx: unknown format docx; choose from html, json, junit, md, pdf"
     assert result.stderr.strip() == expected
 
 
