@@ -456,7 +456,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from auditkit.terminal import one_line, sanitize
 
     files = report_files(args.report_dir)
-    publish = args.plugin_manager.hook.auditkit_publish
+    from auditkit.isolation import Hook
+
+    publish = Hook(args.plugin_manager.hook.auditkit_publish)  # a publisher's sys.exit() is a plugin error
     for target in args.targets:
         if publish(audit=None, files=[], target=target) is None:
             raise UsageError(f"--to {target}: no publisher knows this target; try dir:PATH, github:OWNER/REPO#N, "

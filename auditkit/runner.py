@@ -166,7 +166,8 @@ class Runner:
                 raise UsageError(f"--executor {spec}: {exc}; load it with -p MODULE instead") from None
             self.progress(f"auditing one model after another in this process: {exc}")
             return None
-        executor = self.pm.hook.auditkit_executor(spec=spec, jobs=min(jobs, max(count, 1)), progress=self.progress)
+        find = Hook(self.pm.hook.auditkit_executor)
+        executor = find(spec=spec, jobs=min(jobs, max(count, 1)), progress=self.progress)
         if executor is None:
             unavailable = [
                 f"plugin {i.name!r} is {i.status}: {i.error}"
@@ -214,7 +215,7 @@ class Runner:
 
         result = result_of(outcome)
         if result.audit is not None:
-            result.audit.hook = self.pm.hook  # the index finds the plugins' templates through it
+            result.audit.hook = HookRelay(self.pm)  # the index finds the plugins' templates through it
         if not outcome.payload:
             return result
         name = outcome.name

@@ -85,10 +85,11 @@ def sources(folder: Path) -> list[dict[str, Any]]:
 def counterfactual_supported() -> bool:
     """True when the installed fairness plugin declares the pairs keys the demo sets."""
     from auditkit.config import ConfigSection
+    from auditkit.isolation import Hook
     from auditkit.manager import get_plugin_manager
 
     try:
-        results = get_plugin_manager().hook.auditkit_config_schema()
+        results = Hook(get_plugin_manager().hook.auditkit_config_schema)()
     except Exception:  # a broken plugin must not stop the demo; it shows in the audit
         return False
     for result in results:
