@@ -304,7 +304,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         config_file=args.config,
         policy_file=args.policy,
-        settings=with_reference(parse_settings(args.settings), args.reference),
+        settings=with_fail_on(with_reference(parse_settings(args.settings), args.reference), args.fail_on),
         publish=args.publish,
         use_cache=False if args.no_cache else None,
         quiet=args.quiet,
@@ -505,6 +505,14 @@ def with_reference(settings: dict[str, Any], items: list[str]) -> dict[str, Any]
     if items:
         fairness = settings.setdefault("fairness", {})
         fairness["reference_groups"] = {**fairness.get("reference_groups", {}), **parse_reference(items)}
+    return settings
+
+
+def with_fail_on(settings: dict[str, Any], fail_on: str | None) -> dict[str, Any]:
+    """``--fail-on`` is the flag form of ``[run] fail_on``: every plugin that reads the setting
+    (the JUnit renderer, the closing table) sees what the exit code uses."""
+    if fail_on:
+        settings.setdefault("run", {})["fail_on"] = fail_on
     return settings
 
 

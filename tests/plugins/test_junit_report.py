@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -102,3 +103,8 @@ def test_format_junit_from_the_command_line(tmp_path: Path) -> None:
     names = {c.get("name") for c in root.iter("testcase")}
     assert "demographic_parity_difference on race" in names  # a fairness constraint is a testcase
     assert int(root.get("failures")) == 0 or result.exit_code == 1
+    # --fail-on warn is the flag form of [run] fail_on, so the JUnit renderer judges as the exit code does
+    run_cli(["run", model_dir, "--out", out, "--format", "junit,json", "-q", "-p", "no:training", "--fail-on", "warn"])
+    audit = json.loads((out / "vendor" / "audit.json").read_text())
+    assert audit["config"]["run"]["fail_on"] == "warn"
+    assert audit["config_sources"]["run.fail_on"] == "flag"
