@@ -214,24 +214,29 @@ def _model_dir_reason(exc: Exception, path: Path) -> str:
     return clean_reason(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.parent / path.name}: "))
 
 
-def read_table(path: Path, model_dir: str | Path | None = None) -> pd.DataFrame:
-    """Read a data file with the same readers the evaluation data uses.
+def read_table(path: Path, audit: Audit) -> pd.DataFrame:
+    """Read a data file through the ``auditkit_load_data`` hook, as the evaluation data is
+    read (so a loader the reviewer disabled stays disabled, and a plugin's format works).
 
     A file that is not text (``/proc/self/environ``, a binary) is refused before a parser
-    sees it, and a reader's error is re-worded: its message may quote what it read.
+    sees it (Parquet, which is binary, is left to the loaders), and a reader's error is
+    re-worded: its message may quote what it read.
     """
-    from auditkit.plugins.loaders.tabular import detect_format, read_csv, read_jsonl, read_parquet
+    from auditkit.data import read_table as read_through_hook
 
-    shown = show_path(path, model_dir)
-    kind = detect_format(path)
+    shown = show_path(path, audit.model_dir)
+    kind = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "text"
     problem = not_text(path) if kind != "parquet" else None
     if problem:
         raise DataError(f"{shown}: the file {problem}; give a CSV, JSON Lines or Parquet file")
-    readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}
+    if audit.hook is not None:
+        loader = audit.hook.auditkit_load_data
+    else:  # an Audit built by hand (tests, a library caller) has no plugin manager: the built-in readers
+        from auditkit.plugins.loaders.tabular import auditkit_load_data as loader
     try:
-        frame = readers[kind](path)
+        frame = read_through_hook(loader, {"path": str(path), "format": "auto"}, audit.config)
     except DataError as exc:
-        raise DataError(f"{shown}: not a readable {kind} file ({_reader_reason(exc, path)})") from None
+        raise DataError(f"{shown}: not a readable data file ({_reader_reason(exc, path)})") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame
 

@@ -70,7 +70,7 @@ def pii_part(audit: Audit, section: Section, rec: TrainingRecord, summary: list[
     cfg = audit.config.section("privacy.pii")
     totals = PiiTotals()
     train_path = record.training_file(audit, rec)
-    train_frame = record.read_table(train_path, audit.model_dir) if train_path is not None else None
+    train_frame = record.read_table(train_path, audit) if train_path is not None else None
     if train_frame is not None:
         totals.training_rows = len(train_frame)
     if not cfg["enabled"]:
@@ -173,8 +173,8 @@ def membership_part(
         return
     text = cfg["text"] or rec.data.get("text") or (audit.dataset.text if audit.dataset else None) or "text"
     label = cfg["label"] or rec.data.get("label") or (audit.dataset.label if audit.dataset else None) or "label"
-    members = _texts_labels(train_path, text, label, audit.model.labels, audit.model_dir)
-    holdout = _texts_labels(holdout_path, text, label, audit.model.labels, audit.model_dir)
+    members = _texts_labels(train_path, text, label, audit)
+    holdout = _texts_labels(holdout_path, text, label, audit)
     seen = set(members[0])
     keep = [i for i, t in enumerate(holdout[0]) if t not in seen]  # a duplicate is no non-member
     dropped = len(holdout[0]) - len(keep)
@@ -201,13 +201,12 @@ def membership_part(
     }
 
 
-def _texts_labels(
-    path: Path, text: str, label: str, labels: list[str], model_dir: str
-) -> tuple[list[str], np.ndarray]:
+def _texts_labels(path: Path, text: str, label: str, audit: Audit) -> tuple[list[str], np.ndarray]:
     from auditkit.data import align_labels
 
+    labels, model_dir = audit.model.labels, audit.model_dir
     shown = show_path(path, model_dir)
-    frame = record.read_table(path, model_dir)
+    frame = record.read_table(path, audit)
     for role, column in (("text", text), ("label", label)):
         if column not in frame.columns:
             raise DataError(
