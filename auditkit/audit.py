@@ -415,6 +415,9 @@ class Audit:
     # was refused): a fact of this run's output, not of the model, so it never changes the
     # verdict; audit.json lists it under "render_errors", the CLI on stderr, exit code 3
     render_errors: list[Finding] = field(default_factory=list)
+    # the report formats this run writes, set by the runner before assess, so a plugin can
+    # skip work no chosen report shows (charts for json alone); None: not known (built by hand)
+    formats: list[str] | None = None
 
     @property
     def positive_label(self) -> str | None:

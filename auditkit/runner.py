@@ -345,6 +345,7 @@ class Runner:
 
         timeout = float(config.section("run")["timeout"])
         formats = self.options.formats or list(config.section("run")["formats"])
+        audit.formats = list(formats)  # known before assess: a plugin may skip what no report shows
 
         clock = time.perf_counter()
         audit.predictions = self._predict(audit, handle, say)

@@ -251,13 +251,15 @@ def add_aucs(
     from auditkit.classification_scores import roc_auc_score
 
     groupings = [v.grouping for v in views]
-    overall = float(roc_auc_score(positive, scores)) if 0 < positive.sum() < len(positive) else None
-    overall_ci = None
+    defined = 0 < positive.sum() < len(positive)
+    overall, overall_ci = None, None
     how = delong.method(cfg["auc_interval"], len(scores), cfg["auc_bootstrap"])
-    if how == "delong":  # points and intervals from the same pass
-        results, (low, high) = aucs.delong_aucs(positive, scores, groupings, cfg["confidence"])
+    if how == "delong":  # points and intervals from the same pass (and sort), the overall AUC too
+        results, (low, high), auc = aucs.delong_aucs(positive, scores, groupings, cfg["confidence"])
+        overall = float(auc) if defined else None
         overall_ci = None if overall is None or np.isnan(low) else (low, high)
     else:
+        overall = float(roc_auc_score(positive, scores)) if defined else None
         results = [aucs.point_aucs(positive, scores, g) for g in groupings]
     if how == "bootstrap" and overall is not None:
         reps = aucs.bootstrap_aucs(positive, scores, groupings, results, cfg["auc_bootstrap"], cfg["seed"])

@@ -158,16 +158,18 @@ def _sorted_auc(s: np.ndarray, pos: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def delong_aucs(
     positive: np.ndarray, scores: np.ndarray, groupings: list[Grouping], level: float
-) -> tuple[list[AucResult], tuple[float, float]]:
-    """Each grouping's AUCs with DeLong intervals, and the overall AUC's interval, from one
-    sort of the scores (:mod:`delong_groups`: each group costs its own rows)."""
+) -> tuple[list[AucResult], tuple[float, float], float]:
+    """Each grouping's AUCs with DeLong intervals, the overall AUC's interval and the overall
+    AUC (NaN when a class is empty), from one sort of the scores (:mod:`delong_groups`: each
+    group costs its own rows)."""
     from auditkit.plugins.assess.fairness import delong
     from auditkit.plugins.assess.fairness.delong_groups import group_delong
 
     order = np.argsort(scores, kind="mergesort")
     s, pos = scores[order], positive[order]
     lo, hi = delong.tie_blocks(s)
-    overall = delong.interval(*delong.auc_variance(s, pos), level)
+    auc, variance = delong.auc_variance(s, pos)
+    overall = delong.interval(auc, variance, level)
     results = []
     for grouping in groupings:
         size = len(grouping.groups)
@@ -179,7 +181,7 @@ def delong_aucs(
             for g in range(size):
                 result.ci[metric][g] = delong.interval(values[metric][0][g], values[metric][1][g], level)
         results.append(result)
-    return results, overall
+    return results, overall, auc
 
 
 def _notes(pos: np.ndarray, codes: np.ndarray, size: int) -> dict[str, list[str | None]]:

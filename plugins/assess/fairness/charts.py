@@ -1,8 +1,15 @@
-"""The fairness charts: group bars with CI whiskers, disparity vs tolerance, trade-off, flips."""
+"""The fairness charts: group bars with CI whiskers, disparity vs tolerance, trade-off, flips.
+
+A chart is drawn only when a report of the run shows it (:func:`drawn_for`): matplotlib
+and the SVG cost about two seconds that an audit writing only audit.json (CI, a 1M-row
+run) would spend for nothing. Undrawn, a chart keeps its name, title and text
+alternative, so audit.json is the same whichever formats are written.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,12 +32,45 @@ BAR_METRICS = {
 }
 
 
+# formats whose reports show no chart: audit.json lists the charts' names and alt texts only,
+# summary.md and junit.xml none. Any other format (html, pdf, a plugin's own) may show them.
+NO_CHART_FORMATS = frozenset({"json", "md", "junit"})
+
+
+def drawn_for(formats: Sequence[str] | None) -> bool:
+    """Whether a report of these formats may show the charts (None, not known: draw)."""
+    return formats is None or not set(formats) <= NO_CHART_FORMATS
+
+
+def _chart(name: str, title: str, alt: str, draw: Callable[[], Any] | None) -> Chart:
+    """``draw()`` makes the figure; None: the chart without its SVG (no report shows it)."""
+    if draw is None:
+        return Chart(name=name, title=title, svg="", alt=alt)
+    return to_chart(draw(), name, title, alt)
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
-def group_bars(view: GroupView, task: str, level: float) -> Chart:
+def group_bars(view: GroupView, task: str, level: float, draw: bool = True) -> Chart:
     metrics = BAR_METRICS[task]
+    groups = view.grouping.groups
+    feature = view.grouping.feature
+    parts = []
+    for metric in metrics:
+        vals = ", ".join(f"{g} {v:.2f}" for g, v in zip(groups, view.point[metric], strict=False) if not np.isnan(v))
+        parts.append(f"{metric}: {vals}")
+    alt = (
+        f"Per-group {', '.join(metrics)} for {feature} with {level:.0%} bootstrap intervals. "
+        + "; ".join(parts)
+        + (". * marks groups below the minimum size." if view.small.any() else ".")
+    )
+    figure = (lambda: _group_bars_figure(view, metrics)) if draw else None
+    return _chart(f"fairness-groups-{_slug(feature)}", f"Group metrics by {feature}", alt, figure)
+
+
+def _group_bars_figure(view: GroupView, metrics: tuple[str, ...]) -> Any:
     groups = view.grouping.groups
     width = 0.8 / len(metrics)
     fig, ax = new_figure(width=max(5.0, min(9.0, 1.0 + 0.6 * len(groups) * len(metrics) / 2)), height=3.4)
@@ -73,23 +113,23 @@ def group_bars(view: GroupView, task: str, level: float) -> Chart:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("rate")
     ax.legend(ncols=len(metrics), loc="upper center", bbox_to_anchor=(0.5, 1.15))
-    feature = view.grouping.feature
-    parts = []
-    for metric in metrics:
-        vals = ", ".join(f"{g} {v:.2f}" for g, v in zip(groups, view.point[metric], strict=False) if not np.isnan(v))
-        parts.append(f"{metric}: {vals}")
-    alt = (
-        f"Per-group {', '.join(metrics)} for {feature} with {level:.0%} bootstrap intervals. "
-        + "; ".join(parts)
-        + (". * marks groups below the minimum size." if view.small.any() else ".")
-    )
-    return to_chart(fig, f"fairness-groups-{_slug(feature)}", f"Group metrics by {feature}", alt)
+    return fig
 
 
-def disparity_vs_tolerance(result: FairnessResult) -> Chart | None:
+def disparity_vs_tolerance(result: FairnessResult, draw: bool = True) -> Chart | None:
     rows = [c for c in result.constraints if c.value is not None]
     if not rows:
         return None
+    alt = (
+        "Disparity against tolerance: "
+        + "; ".join(f"{c.name} d = {c.value:.3f}, τ = {c.tolerance:g}, {c.verdict}" for c in rows)
+        + "."
+    )
+    figure = (lambda: _disparity_figure(rows)) if draw else None
+    return _chart("fairness-disparity-tolerance", "Disparities against their tolerances", alt, figure)
+
+
+def _disparity_figure(rows: list[Any]) -> Any:
     fig, ax = new_figure(width=6.4, height=0.6 + 0.55 * len(rows))
     y = np.arange(len(rows))
     for i, c in enumerate(rows):
@@ -102,26 +142,37 @@ def disparity_vs_tolerance(result: FairnessResult) -> Chart | None:
     ax.set_xlim(0, 1.0)
     ax.set_xlabel("measured disparity d (bar, with interval); tolerance τ (black tick)")
     ax.invert_yaxis()
-    alt = (
-        "Disparity against tolerance: "
-        + "; ".join(f"{c.name} d = {c.value:.3f}, τ = {c.tolerance:g}, {c.verdict}" for c in rows)
-        + "."
-    )
-    return to_chart(fig, "fairness-disparity-tolerance", "Disparities against their tolerances", alt)
+    return fig
 
 
-def tradeoff(result: FairnessResult) -> Chart | None:
+_TRADEOFF_METRIC = {
+    "demographic_parity": "demographic_parity_difference",
+    "equalized_odds": "equalized_odds_difference",
+}
+
+
+def tradeoff(result: FairnessResult, draw: bool = True) -> Chart | None:
     m = result.mitigation
     if m is None or not m.runs:
         return None
-    fig, ax = new_figure(width=5.6, height=3.4)
-    metric = {
-        "demographic_parity": "demographic_parity_difference",
-        "equalized_odds": "equalized_odds_difference",
-    }
     parts = []
-    for i, run in enumerate(m.runs):
-        name = metric[run.constraint]
+    for run in m.runs:
+        name = _TRADEOFF_METRIC[run.constraint]
+        b, a = run.before[name], run.after[name]
+        if b is None or a is None:
+            continue
+        parts.append(
+            f"{run.constraint}: {name} {b:.3f} → {a:.3f}, accuracy {run.accuracy_before:.3f} → {run.accuracy_after:.3f}"
+        )
+    alt = f"ThresholdOptimizer what-if on {m.feature} (circle before, square after): " + "; ".join(parts) + "."
+    figure = (lambda: _tradeoff_figure(m.runs)) if draw else None
+    return _chart("fairness-mitigation", "Mitigation trade-off (ThresholdOptimizer)", alt, figure)
+
+
+def _tradeoff_figure(runs: list[Any]) -> Any:
+    fig, ax = new_figure(width=5.6, height=3.4)
+    for i, run in enumerate(runs):
+        name = _TRADEOFF_METRIC[run.constraint]
         b, a = run.before[name], run.after[name]
         if b is None or a is None:
             continue
@@ -134,21 +185,23 @@ def tradeoff(result: FairnessResult) -> Chart | None:
         )
         ax.scatter([b], [run.accuracy_before], color=color, marker="o")
         ax.scatter([a], [run.accuracy_after], color=color, marker="s", label=f"{run.constraint} ({name})")
-        parts.append(
-            f"{run.constraint}: {name} {b:.3f} → {a:.3f}, accuracy {run.accuracy_before:.3f} → {run.accuracy_after:.3f}"
-        )
     ax.set_xlabel("disparity on the held-out half (difference)")
     ax.set_ylabel("accuracy on the held-out half")
     ax.legend(loc="best")
-    alt = f"ThresholdOptimizer what-if on {m.feature} (circle before, square after): " + "; ".join(parts) + "."
-    return to_chart(fig, "fairness-mitigation", "Mitigation trade-off (ThresholdOptimizer)", alt)
+    return fig
 
 
-def flip_rates(result: FairnessResult) -> Chart | None:
+def flip_rates(result: FairnessResult, draw: bool = True) -> Chart | None:
     rows = [c for c in result.counterfactuals if c.flip_rate is not None]
     if not rows:
         return None
     limit = result.config["counterfactual"]["max_flip_rate"]
+    alt = "Counterfactual flip rates: " + "; ".join(f"{c.name} {c.flip_rate:.1%} of {c.variants}" for c in rows) + "."
+    figure = (lambda: _flip_figure(rows, limit)) if draw else None
+    return _chart("fairness-counterfactual", "Counterfactual flip rates", alt, figure)
+
+
+def _flip_figure(rows: list[Any], limit: float) -> Any:
     fig, ax = new_figure(width=6.0, height=0.8 + 0.45 * len(rows))
     for i, c in enumerate(rows):
         err = None
@@ -164,5 +217,4 @@ def flip_rates(result: FairnessResult) -> Chart | None:
     ax.set_xlim(0, max(0.1, max(c.flip_rate for c in rows) * 1.2))
     ax.set_xlabel(f"share of predictions that flip (line: warning level {limit:g})")
     ax.invert_yaxis()
-    alt = "Counterfactual flip rates: " + "; ".join(f"{c.name} {c.flip_rate:.1%} of {c.variants}" for c in rows) + "."
-    return to_chart(fig, "fairness-counterfactual", "Counterfactual flip rates", alt)
+    return fig

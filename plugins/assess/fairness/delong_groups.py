@@ -75,7 +75,9 @@ def group_delong(
     neg_cum, pos_cum = running_count(valid & ~pos), running_count(valid & pos)
     neg_total, pos_total = float(neg_cum[-1]), float(pos_cum[-1])
     grouped = np.flatnonzero(valid)
-    by_group = grouped[np.argsort(codes[grouped], kind="stable")]  # ascending within a group
+    # the same stable order; numpy radix-sorts 16-bit keys, several times faster than int64
+    keys = codes[grouped].astype(np.int16) if size < 2**15 else codes[grouped]
+    by_group = grouped[np.argsort(keys, kind="stable")]  # ascending within a group
     bounds = np.searchsorted(codes[by_group], np.arange(size + 1))
     out = {m: (np.full(size, np.nan), np.full(size, np.nan)) for m in ("auc", "bpsn_auc", "bnsp_auc")}
     for g in range(size):

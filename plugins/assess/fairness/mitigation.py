@@ -4,6 +4,12 @@ The optimizer is fitted on one half of the evaluation data (a seeded split, stra
 group) and judged on the other half, so the "after" figures are not measured on the data
 the thresholds were chosen from. It picks a (randomised) threshold per group, so the
 mitigated model needs the sensitive feature at prediction time.
+
+On large data the thresholds are fitted on a seeded sample of the fitting half, stratified
+by group x label, of at most ``[fairness] mitigation_max_rows`` rows (:func:`fit_sample`):
+the fit walks every distinct score of every group in Python, so its cost grows with the
+rows while the thresholds it finds settle long before 500,000 rows. The "after" figures
+are still measured on the whole held-out half.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ class MitigationResult:
     runs: list[MitigationRun] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     left_out_groups: list[str] = field(default_factory=list)
+    # rows the thresholds were fitted on: train_rows, or a sample of them (mitigation_max_rows)
+    fit_rows: int | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> MitigationResult | None:
@@ -92,6 +100,31 @@ def _describe(bunch: Any) -> str:
     return rule
 
 
+def fit_sample(rows: np.ndarray, strata: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
+    """At most ``max_rows`` of ``rows`` (ascending), drawn without replacement within each
+    stratum in proportion to its size (largest remainders), every stratum keeping a row so
+    no group or label of the fitting half goes missing; ``rows`` itself when it is no larger
+    (or ``max_rows`` is 0, or there are more strata than ``max_rows``).
+
+    ``strata`` holds each of ``rows``' stratum, as integers.
+    """
+    if max_rows <= 0 or len(rows) <= max_rows:
+        return rows
+    _, inverse, sizes = np.unique(strata, return_inverse=True, return_counts=True)
+    if len(sizes) > max_rows:
+        return rows
+    share = (sizes - 1) * (max_rows - len(sizes)) / (len(rows) - len(sizes))  # beyond one row each
+    quota = 1 + np.floor(share).astype(np.int64)
+    short = max_rows - int(quota.sum())
+    quota[np.argsort(np.floor(share) - share, kind="stable")[:short]] += 1
+    quota = np.minimum(quota, sizes)
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(len(rows)), inverse))  # by stratum, shuffled within
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    rank = np.arange(len(rows)) - starts[inverse[order]]
+    return np.sort(rows[order[rank < quota[inverse[order]]]])
+
+
 def what_if(
     scores: np.ndarray,
     y: np.ndarray,
@@ -99,8 +132,10 @@ def what_if(
     grouping: Grouping,
     constraints: list[str],
     seed: int,
+    max_rows: int = 0,
 ) -> MitigationResult | None:
-    """Fit on a seeded half, report accuracy and disparities before and after on the other.
+    """Fit on a seeded half (or a stratified sample of at most ``max_rows`` of it, 0: all),
+    report accuracy and disparities before and after on the other half.
 
     None when there is too little data: two groups of at least 4 rows and 20 rows in all.
     """
@@ -116,12 +151,14 @@ def what_if(
     if (sizes >= 4).sum() < 2 or len(rows) < 20:
         return None
     train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
+    fit = fit_sample(train, codes[train] * 2 + (y[train] != 0), max_rows, seed)
     result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
+    result.fit_rows = len(fit)
     labels = np.asarray(grouping.groups, dtype=object)
     test_codes = np.unique(codes[test], return_inverse=True)[1]
     test_labels = [grouping.groups[g] for g in np.unique(codes[test])]
     acc_before, before = _measure(y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels)
-    x_train = pd.DataFrame({"score": scores[train]})
+    x_train = pd.DataFrame({"score": scores[fit]})
     x_test = pd.DataFrame({"score": scores[test]})
     for constraint in constraints:
         optimizer = ThresholdOptimizer(
@@ -132,7 +169,7 @@ def what_if(
             predict_method="predict",
         )
         try:
-            optimizer.fit(x_train, y[train].astype(int), sensitive_features=labels[codes[train]])
+            optimizer.fit(x_train, y[fit].astype(int), sensitive_features=labels[codes[fit]])
         except (ValueError, ZeroDivisionError) as exc:  # e.g. a group with one label only
             result.skipped.append({"constraint": constraint, "reason": str(exc)})
             continue

@@ -154,8 +154,9 @@ def _groups_sentence(result: FairnessResult, c: Any) -> str:
     return f": {c.metric} {values[0]:.3f} for {c.groups[0]!r} against {values[1]:.3f} for {c.groups[1]!r}"
 
 
-def build(result: FairnessResult, section: Section) -> Section:
-    """Fill ``section`` (its findings already added) with summary, tables, charts and data."""
+def build(result: FairnessResult, section: Section, draw: bool = True) -> Section:
+    """Fill ``section`` (its findings already added) with summary, tables, charts and data;
+    ``draw`` False leaves the charts' SVG empty (no report of the run shows them)."""
     task, level = result.inputs.task, result.config["confidence"]
     section.summary = _summary(result, section.verdict)
     section.tables = [tables.constraint_table(result)]
@@ -168,9 +169,9 @@ def build(result: FairnessResult, section: Section) -> Section:
         *tables.counterfactual_tables(result),
         tables.method_table(result),
     ]
-    drawn = [charts.disparity_vs_tolerance(result)]
-    drawn += [charts.group_bars(v, task, level) for v in result.views if len(v.grouping.groups) <= 16]
-    drawn += [charts.tradeoff(result), charts.flip_rates(result)]
+    drawn = [charts.disparity_vs_tolerance(result, draw)]
+    drawn += [charts.group_bars(v, task, level, draw) for v in result.views if len(v.grouping.groups) <= 16]
+    drawn += [charts.tradeoff(result, draw), charts.flip_rates(result, draw)]
     section.charts = [c for c in drawn if c is not None]
     section.calculations = _calculations(result)
     section.metrics = {"score": result.score}

@@ -175,7 +175,8 @@ class WhatIfSource:
     """Where the what-if's result comes from, best first: kept by an earlier run with the
     same inputs (:mod:`auditkit.result_cache`), a fit in a warm process (it imports fairlearn,
     scikit-learn and SciPy, about a second, on a spare core while the fairness section is
-    measured), a fit here. The fit itself starts only once its grouping is known: no guess.
+    measured), a fit here. The fit itself starts only once its grouping is known: no guess;
+    :meth:`start` sends it to the warm process then, so it runs while the AUCs are measured.
 
     ``cache_dir`` None keeps nothing; ``warm`` False fits here.
     """
@@ -187,13 +188,24 @@ class WhatIfSource:
         self.name = _cache_name(inputs, cfg) if cache_dir is not None else None
         kept = self.name is not None and result_cache.kept_any(cache_dir, self.name)
         self.side = _mitigation_process() if warm and not kept else None  # a re-run needs none
+        self.started: tuple[Grouping, Callable[[], Any]] | None = None
+
+    def start(self, grouping: Grouping) -> None:
+        """Send the fit on ``grouping`` to the warm process now (there is one only when this
+        data has nothing kept, so it is a cache miss); :meth:`result` collects it."""
+        from auditkit.plugins.assess.fairness.mitigation import what_if
+
+        if self.side is not None and self.started is None:
+            self.started = (grouping, self.side.submit(what_if, *self._args(grouping)))
 
     def result(self, grouping: Grouping) -> Any:
         from auditkit.plugins.assess.fairness.mitigation import MitigationResult, what_if
 
         args = self._args(grouping)
         compute: Callable[[], Any]
-        if (side := self.side) is not None:
+        if self.started is not None and self.started[0] is grouping:
+            compute = self.started[1]
+        elif (side := self.side) is not None:
             compute = lambda: side.submit(what_if, *args)()  # noqa: E731  (only on a cache miss)
         else:
             compute = functools.partial(what_if, *args)
@@ -206,7 +218,8 @@ class WhatIfSource:
 
     def _args(self, grouping: Grouping) -> tuple[Any, ...]:
         inputs, cfg = self.inputs, self.cfg
-        return inputs.scores, inputs.y, inputs.yhat, grouping, cfg["mitigation_constraints"], cfg["seed"]
+        constraints, seed, max_rows = cfg["mitigation_constraints"], cfg["seed"], cfg["mitigation_max_rows"]
+        return inputs.scores, inputs.y, inputs.yhat, grouping, constraints, seed, max_rows
 
     def _file(self, grouping: Grouping) -> Path | None:
         if self.name is None:
@@ -225,7 +238,8 @@ def _cache_name(inputs: assess.Inputs, cfg: dict[str, Any]) -> str | None:
     except PackageNotFoundError:
         return None
     data = arrays_sha256(inputs.scores, inputs.y, inputs.yhat)
-    key = value_sha256([data, cfg["mitigation_constraints"], cfg["seed"], versions, __version__])
+    settings = [cfg["mitigation_constraints"], cfg["seed"], cfg["mitigation_max_rows"]]
+    key = value_sha256([data, *settings, versions, __version__])
     return f"fairness-mitigation/{key}"
 
 
@@ -267,11 +281,16 @@ def _run(
     assert audit.frame is not None and audit.dataset is not None
     notes: list[str] = []
     views, overall = assess.measure(audit.frame, list(audit.dataset.sensitive), inputs, cfg, notes)
-    overall_auc = assess.add_aucs(inputs, views, cfg)
+    # the disparities use no AUC: F and its binding feature are known first, so the what-if
+    # can fit on the spare core while the AUCs are measured here
     top = assess.compute_disparities(inputs, views, cfg)
     cfs, cf_note = counterfactuals(audit, inputs, cfg, cf)
     results, skipped = assess.score_constraints(inputs, cfg, top, cfs)
     score, binding = constraints.overall(results)
+    target, _ = _what_if_target(inputs, views, cfg, binding)
+    if source is not None and target is not None:
+        source.start(target)
+    overall_auc = assess.add_aucs(inputs, views, cfg)
     result = assess.FairnessResult(
         inputs=inputs,
         config={**cfg, "counterfactual": cf},

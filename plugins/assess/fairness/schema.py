@@ -234,6 +234,15 @@ def schema() -> list[ConfigSection]:
                 "",
                 "sensitive feature to mitigate for (empty: the one that sets F)",
             ),
+            Option(
+                "mitigation_max_rows",
+                "int",
+                100_000,
+                "fit the what-if's thresholds on a seeded sample (stratified by group x label) of at most this "
+                "many rows of the fitting half; the held-out half is measured whole (0: fit on the whole half)",
+                minimum=0,
+                maximum=10_000_000,
+            ),
         ],
         help="Fairness: group metrics, disparities against tolerances, the score F, mitigation, counterfactuals.",
     )

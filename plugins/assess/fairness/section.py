@@ -161,7 +161,7 @@ def assess_section(audit: Audit) -> Section | None:
         section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
-    from auditkit.plugins.assess.fairness import report
+    from auditkit.plugins.assess.fairness import charts, report
     from auditkit.plugins.assess.fairness.run import run
 
     result = run(audit)
@@ -178,4 +178,4 @@ def assess_section(audit: Audit) -> Section | None:
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
     add_findings(section, result, audit)
-    return report.build(result, section)
+    return report.build(result, section, draw=charts.drawn_for(audit.formats))

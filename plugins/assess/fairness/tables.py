@@ -289,8 +289,11 @@ def mitigation_tables(result: FairnessResult) -> list[Table]:
             row[f"{short} difference before"] = fmt(r.before[name])
             row[f"{short} difference after"] = fmt(r.after[name])
         rows.append(row)
+    fitted = "one half"
+    if m.fit_rows is not None and m.fit_rows < m.train_rows:
+        fitted = f"a seeded sample of {m.fit_rows:,} of one half's {m.train_rows:,} rows (stratified by group, label)"
     note = (
-        "A what-if: thresholds fitted on one half, measured on the other. The mitigated model needs the "
+        f"A what-if: thresholds fitted on {fitted}, measured on the other. The mitigated model needs the "
         "sensitive feature at prediction time."
     )
     thresholds = [{"constraint": r.constraint, **t} for r in m.runs for t in r.thresholds]
