@@ -106,20 +106,25 @@ def fit_sample(rows: np.ndarray, strata: np.ndarray, max_rows: int, seed: int) -
     no group or label of the fitting half goes missing; ``rows`` itself when it is no larger
     (or ``max_rows`` is 0, or there are more strata than ``max_rows``).
 
-    ``strata`` holds each of ``rows``' stratum, as integers.
+    ``strata`` holds each of ``rows``' stratum, as small non-negative integers.
     """
     if max_rows <= 0 or len(rows) <= max_rows:
         return rows
-    _, inverse, sizes = np.unique(strata, return_inverse=True, return_counts=True)
+    counts = np.bincount(strata)
+    present = np.flatnonzero(counts)
+    sizes = counts[present]
     if len(sizes) > max_rows:
         return rows
+    number = np.zeros(len(counts), dtype=np.int16 if len(sizes) < 2**15 else np.int64)
+    number[present] = np.arange(len(sizes))
+    inverse = number[strata]  # each row's stratum, numbered 0.. in order
     share = (sizes - 1) * (max_rows - len(sizes)) / (len(rows) - len(sizes))  # beyond one row each
     quota = 1 + np.floor(share).astype(np.int64)
     short = max_rows - int(quota.sum())
     quota[np.argsort(np.floor(share) - share, kind="stable")[:short]] += 1
     quota = np.minimum(quota, sizes)
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((rng.random(len(rows)), inverse))  # by stratum, shuffled within
+    shuffled = np.random.default_rng(seed).permutation(len(rows))
+    order = shuffled[np.argsort(inverse[shuffled], kind="stable")]  # by stratum, shuffled within
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
     rank = np.arange(len(rows)) - starts[inverse[order]]
     return np.sort(rows[order[rank < quota[inverse[order]]]])
@@ -160,6 +165,7 @@ def what_if(
     acc_before, before = _measure(y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels)
     x_train = pd.DataFrame({"score": scores[fit]})
     x_test = pd.DataFrame({"score": scores[test]})
+    test_groups = labels[codes[test]]
     for constraint in constraints:
         optimizer = ThresholdOptimizer(
             estimator=score_model()(),
@@ -173,7 +179,7 @@ def what_if(
         except (ValueError, ZeroDivisionError) as exc:  # e.g. a group with one label only
             result.skipped.append({"constraint": constraint, "reason": str(exc)})
             continue
-        mitigated = optimizer.predict(x_test, sensitive_features=labels[codes[test]], random_state=seed)
+        mitigated = optimizer.predict(x_test, sensitive_features=test_groups, random_state=seed)
         acc_after, after = _measure(
             y[test].astype(np.int64), np.asarray(mitigated, dtype=np.int64), test_codes, test_labels
         )
