@@ -73,6 +73,11 @@ class JobOptions:
     plugins: PluginSpec
     cwd: str = ""  # relative paths (model dirs, --out, --config) are the reviewer's, from here
     return_files: bool = False  # write into a temporary folder and return the bytes
+    # the reviewer's environment as the job was submitted (SOURCE_DATE_EPOCH, AUDITKIT_HOME,
+    # HF_HUB_OFFLINE …), for workers on this machine only: a forkserver's children inherit the
+    # environment the server started with, not the one the job was given in; never sent to a
+    # cluster (it holds the reviewer's credentials)
+    environ: dict[str, str] | None = None
 
 
 @dataclass
@@ -185,7 +190,7 @@ def audit_job(model_dir: Path, name: str, options: JobOptions, prefix: str = "")
     progress = _progress_sink or Progress(quiet=options.run.quiet)
     try:
         pm = _manager(options.plugins)
-        with _working_folder(options.cwd):
+        with _working_folder(options.cwd), _environment(options.environ):
             run = options.run
             scratch = Path(tempfile.mkdtemp(prefix="auditkit-job-")) if options.return_files else None
             if scratch is not None:  # a cache in a folder thrown away would only cost time
@@ -223,6 +228,22 @@ def _manager(spec: PluginSpec) -> AuditkitPluginManager:
         extra = [(n, importlib.import_module(p) if isinstance(p, str) else p) for n, p in spec.extra]
         _managers[key] = get_plugin_manager(disabled=spec.disabled, extra_plugins=extra, autoload=spec.autoload)
     return _managers[key]
+
+
+@contextlib.contextmanager
+def _environment(environ: dict[str, str] | None) -> Iterator[None]:
+    """The submitting process's environment while the job runs, then this worker's again."""
+    if environ is None:
+        yield
+        return
+    kept = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(kept)
 
 
 @contextlib.contextmanager

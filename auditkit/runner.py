@@ -185,7 +185,14 @@ class Runner:
         in the order of ``targets``, whatever happened to its worker."""
         from auditkit.executors import JobOptions, audit_job, lost
 
-        options = JobOptions(self.options, self._plugins, os.getcwd(), return_files=not executor.shares_files)
+        local = executor.shares_files  # the same machine: the jobs see this process's environment
+        options = JobOptions(
+            self.options,
+            self._plugins,
+            os.getcwd(),
+            return_files=not local,
+            environ=dict(os.environ) if local else None,
+        )
         results: list[ModelResult] = []
         try:
             futures = []

@@ -67,7 +67,7 @@ def test_privacy_section_through_the_cli(tmp_path: Path, capsys: pytest.CaptureF
     out = tmp_path / "reports"
     disabled = [n for n in OTHERS]
     for name, module in (("markdown", "markdown_report"), ("html", "html_report")):
-        if importlib.util.find_spec(f"auditkit.plugins.{module}") is None:
+        if importlib.util.find_spec(f"auditkit.plugins.render.{module}") is None:
             disabled.append(name)
     args = ["run", str(tmp_path / "models"), "--out", str(out), "--format", "json,md,html", "-q"]
     for name in disabled:
