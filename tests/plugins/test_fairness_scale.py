@@ -107,20 +107,35 @@ def test_at_large_n_the_thresholds_come_from_the_sample(monkeypatch) -> None:
     whole = mitigation.what_if(scores, yi, yh, grouping, ["demographic_parity"], 3, 0)
     assert sampled is not None and whole is not None
     assert sampled.fit_rows == 500 and len(fitted[0]) == 500 and len(fitted[1]) == whole.train_rows == 3000
-    # the same split: the sample is drawn from the fitting half, the held-out half is measured whole
-    assert (sampled.train_rows, sampled.test_rows) == (whole.train_rows, whole.test_rows) == (3000, 3000)
-    assert sampled.runs[0].before == whole.runs[0].before
-    assert sampled.runs[0].accuracy_before == whole.runs[0].accuracy_before
-    assert np.isin(fitted[0], fitted[1]).all()  # scores of the fitting half only
+    # the halves of the seeded stratified split; the sample from the fitting one, the other measured whole
+    rows = np.arange(6000)
+    train, test = mitigation.stratified_halves(rows, grouping.codes, 3)
+    assert (sampled.train_rows, sampled.test_rows) == (len(train), len(test))
+    assert np.isin(fitted[0], scores[train]).all() and not np.isin(scores[test], fitted[0]).all()
+    assert sampled.runs[0].accuracy_before == pytest.approx((yi[test] == yh[test]).mean(), abs=1e-15)
+    assert sampled.runs[0].thresholds != whole.runs[0].thresholds or sampled.fit_rows != whole.fit_rows
+
+
+def test_stratified_halves_split_each_group_in_two() -> None:
+    rows = np.arange(10, 1010)
+    codes = np.repeat([0, 2, 3], [601, 300, 99])  # group 1 has no rows
+    train, test = mitigation.stratified_halves(rows, codes, 4)
+    assert len(np.intersect1d(train, test)) == 0 and np.array_equal(np.sort(np.r_[train, test]), rows)
+    by_code = dict(zip(rows, codes, strict=True))
+    assert [sum(by_code[r] == c for r in train) for c in (0, 2, 3)] == [300, 150, 49]
+    again, _ = mitigation.stratified_halves(rows, codes, 4)
+    other, _ = mitigation.stratified_halves(rows, codes, 5)
+    assert np.array_equal(train, again) and not np.array_equal(np.sort(train), np.sort(other))
 
 
 def test_the_section_names_the_sample_and_the_option_has_a_maximum() -> None:
     frame, y, yhat, scores = biased(4000, seed=3)
     config = {"bootstrap": 0, "auc_bootstrap": 0, "mitigation_max_rows": 1000}
     section = run(make_audit(frame, y, yhat, scores, config))
-    assert section.data["mitigation"]["fit_rows"] == 1000 and section.data["mitigation"]["train_rows"] == 2000
+    half = sum(n // 2 for n in frame["g"].value_counts())  # each group's fitting half, rounded down
+    assert section.data["mitigation"]["fit_rows"] == 1000 and section.data["mitigation"]["train_rows"] == half
     table = next(t for t in section.tables if t.name == "mitigation")
-    assert "a seeded sample of 1,000 of one half's 2,000 rows" in table.note
+    assert f"a seeded sample of 1,000 of one half's {half:,} rows" in table.note
     default = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0, "auc_bootstrap": 0}))
     note = next(t for t in default.tables if t.name == "mitigation").note
     assert note.startswith("A what-if: thresholds fitted on one half, measured on the other.")

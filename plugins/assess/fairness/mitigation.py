@@ -9,7 +9,9 @@ On large data the thresholds are fitted on a seeded sample of the fitting half, 
 by group x label, of at most ``[fairness] mitigation_max_rows`` rows (:func:`fit_sample`):
 the fit walks every distinct score of every group in Python, so its cost grows with the
 rows while the thresholds it finds settle long before 500,000 rows. The "after" figures
-are still measured on the whole held-out half.
+are still measured on the whole held-out half. When the sample is used, the halves come
+from :func:`stratified_halves` (O(n) in NumPy; scikit-learn's split sorts and took 0.4 s
+of a 1M-row audit); smaller data keeps scikit-learn's ``train_test_split`` exactly as before.
 """
 
 from __future__ import annotations
@@ -130,6 +132,19 @@ def fit_sample(rows: np.ndarray, strata: np.ndarray, max_rows: int, seed: int) -
     return np.sort(rows[order[rank < quota[inverse[order]]]])
 
 
+def stratified_halves(rows: np.ndarray, codes: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of ``rows`` in two halves, stratified by ``codes`` (each row's group,
+    >= 0): each group's rows shuffled, the first half of them (rounded down) fitting."""
+    shuffled = np.random.default_rng(seed).permutation(len(rows))
+    keys = codes[shuffled]
+    order = shuffled[np.argsort(keys.astype(np.int16) if keys.max() < 2**15 else keys, kind="stable")]
+    sizes = np.bincount(codes)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    rank = np.arange(len(rows)) - starts[codes[order]]
+    fitting = rank < (sizes // 2)[codes[order]]
+    return rows[order[fitting]], rows[order[~fitting]]
+
+
 def what_if(
     scores: np.ndarray,
     y: np.ndarray,
@@ -146,7 +161,6 @@ def what_if(
     """
     import pandas as pd
     from fairlearn.postprocessing import ThresholdOptimizer
-    from sklearn.model_selection import train_test_split
 
     codes = grouping.codes
     sizes = np.bincount(codes[codes >= 0], minlength=len(grouping.groups))
@@ -155,7 +169,12 @@ def what_if(
     rows = np.flatnonzero(usable)
     if (sizes >= 4).sum() < 2 or len(rows) < 20:
         return None
-    train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
+    if max_rows and len(rows) // 2 > max_rows:  # the fit takes a sample of the fitting half
+        train, test = stratified_halves(rows, codes[rows], seed)
+    else:
+        from sklearn.model_selection import train_test_split
+
+        train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
     fit = fit_sample(train, codes[train] * 2 + (y[train] != 0), max_rows, seed)
     result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
     result.fit_rows = len(fit)
