@@ -15,6 +15,7 @@ timed). The ratio is MetricFrame / audit. Peak RSS is that of the audit's proces
 
     python benchmarks/bench_e2e_predictions.py                     # 1M rows, 2 audit runs
     python benchmarks/bench_e2e_predictions.py --rows 10000000 --runs 1 --baseline-runs 0   # memory at 10M
+    python benchmarks/bench_e2e_predictions.py --without-what-if   # and a row with [fairness] mitigation = false
 
 Run it on a quiet machine: the table shows median, min and max of the runs.
 """
@@ -85,11 +86,11 @@ def third_party_plugins() -> list[str]:
     return sorted({e.name for e in entry_points(group="auditkit")} - builtin)
 
 
-def run_audit(model_dir: Path, out: Path, peaks: list[float], blocked: list[str]) -> dict:
+def run_audit(model_dir: Path, out: Path, peaks: list[float], blocked: list[str], extra: tuple[str, ...] = ()) -> dict:
     """One cold `auditkit run` in a fresh process; its peak RSS (bytes) goes to ``peaks``."""
     shutil.rmtree(out, ignore_errors=True)
     args = ["run", str(model_dir), "--out", str(out), "--format", "json", "-q", "-p", "no:privacy", "-p", "no:training"]
-    args += [arg for name in blocked for arg in ("-p", f"no:{name}")]
+    args += [arg for name in blocked for arg in ("-p", f"no:{name}")] + list(extra)
     proc = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, check=False)
     peak_kb, code = map(int, proc.stdout.split()[-2:])
     if code not in (0, 1):  # 1: a policy failed, which is a result, not an error
@@ -132,6 +133,14 @@ def max_difference(audit: dict, by_group: pd.DataFrame) -> float:
     return worst
 
 
+def _load_average() -> list[str]:
+    try:
+        with open("/proc/loadavg", encoding="utf-8") as handle:
+            return handle.read().split()[:3]
+    except OSError:
+        return ["?"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -139,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-runs", type=int, default=1, help="MetricFrame runs (0: skip)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv", help="the scores file's format")
     parser.add_argument("--keep", type=Path, help="build the model dir here and keep it (default: a temporary dir)")
+    parser.add_argument(
+        "--without-what-if",
+        action="store_true",
+        help="also time the audit with --set fairness.mitigation=false (what the ThresholdOptimizer what-if costs)",
+    )
     args = parser.parse_args(argv)
     print(_bench.environment(("numpy", "pandas", "pyarrow", "scikit-learn", "fairlearn")))
     print()
@@ -168,11 +182,16 @@ def main(argv: list[str] | None = None) -> int:
         timings = audits[-1].get("timings", {})
         note = f"peak RSS {max(peaks) / 1e9:.2f} GB"
         table.row("auditkit run (whole audit, --format json)", times, base_med, note)
+        if args.without_what_if:
+            bare = ("--set", "fairness.mitigation=false")
+            runs = _bench.timed(lambda: run_audit(model_dir, root / "out", [], blocked, bare), args.runs)
+            table.row("  the same without the what-if (mitigation = false)", runs, base_med)
         print("\nratio = MetricFrame median / audit median; audit median includes process start-up.")
         if not np.isnan(diff):
             print(f"max |audit − MetricFrame| over the 10 groups x 4 metrics: {diff:.1e}")
         if timings:
             print("audit.json timings:", json.dumps(timings)[:600])
+        print("load average at the end:", " ".join(_load_average()))
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
