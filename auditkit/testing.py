@@ -137,6 +137,29 @@ def write_model_dir(
     return path
 
 
+def write_predictions_dir(
+    path: str | Path, seed: int = 0, n: int = 200, score: str = "risk", extra_toml: str = ""
+) -> Path:
+    """A predictions-mode model dir (no weights, so an audit takes a second): ``scores.csv``
+    with a uniform score, a random binary ``outcome`` and a two-group ``race`` column, and the
+    ``auditkit.toml`` that audits it by ``score >= 0.5``; ``extra_toml`` is appended."""
+    import numpy as np
+    import pandas as pd
+
+    path = Path(path)
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True)
+    pd.DataFrame(
+        {score: rng.uniform(0, 1, n), "outcome": rng.integers(0, 2, n), "race": rng.choice(["a", "b"], n)}
+    ).to_csv(path / "scores.csv", index=False)
+    (path / "auditkit.toml").write_text(
+        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["race"]\n'
+        f'[predictions]\nfile = "scores.csv"\nscore = "{score}"\nthreshold = 0.5\n{extra_toml}',
+        encoding="utf-8",
+    )
+    return path
+
+
 def read_audit_json(path: str | Path) -> dict[str, Any]:
     """audit.json as data, checked against the published schema (``auditkit/audit.schema.json``),
     so every test that reads one also holds the contract that bots rely on."""

@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 
 import jsonschema
-import numpy as np
-import pandas as pd
 import pytest
 
-from auditkit.testing import audit_schema, check_audit_schema, read_audit_json, run_audit
+from auditkit.testing import audit_schema, check_audit_schema, read_audit_json, run_audit, write_predictions_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,17 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def produced(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A real audit.json (predictions mode: no model weights, so it is quick)."""
     base = tmp_path_factory.mktemp("schema")
-    rng = np.random.default_rng(5)
-    n = 300
-    model_dir = base / "vendor"
-    model_dir.mkdir()
-    pd.DataFrame(
-        {"risk": rng.uniform(0, 1, n), "outcome": rng.integers(0, 2, n), "race": rng.choice(["a", "b"], n)}
-    ).to_csv(model_dir / "scores.csv", index=False)
-    (model_dir / "auditkit.toml").write_text(
-        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["race"]\n'
-        '[predictions]\nfile = "scores.csv"\nscore = "risk"\nthreshold = 0.5\n'
-    )
+    model_dir = write_predictions_dir(base / "vendor", seed=5, n=300)
     run = run_audit(model_dir, base / "out", builtins=("fairness", "privacy", "predictions", "tabular", "policy"))
     assert run.error is None, run.error
     return json.loads(run.files["audit.json"].read_text(encoding="utf-8"))

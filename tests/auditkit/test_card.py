@@ -6,12 +6,10 @@ import json
 import socket
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from huggingface_hub import ModelCard
 
-from auditkit.testing import read_audit_json, run_cli
+from auditkit.testing import read_audit_json, run_cli, write_predictions_dir
 
 EXISTING = """---
 license: apache-2.0
@@ -39,17 +37,7 @@ The vendor's own words, kept as written.
 def audited(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A predictions-mode model dir and its report folder (audited once for the module)."""
     base = tmp_path_factory.mktemp("card")
-    rng = np.random.default_rng(4)
-    n = 200
-    model_dir = base / "vendor-score"
-    model_dir.mkdir()
-    pd.DataFrame(
-        {"risk": rng.uniform(0, 1, n), "outcome": rng.integers(0, 2, n), "race": rng.choice(["a", "b"], n)}
-    ).to_csv(model_dir / "scores.csv", index=False)
-    (model_dir / "auditkit.toml").write_text(
-        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["race"]\n'
-        '[predictions]\nfile = "scores.csv"\nscore = "risk"\nthreshold = 0.5\n[fairness]\nbootstrap = 0\n'
-    )
+    model_dir = write_predictions_dir(base / "vendor-score", seed=4, extra_toml="[fairness]\nbootstrap = 0\n")
     out = base / "out"
     result = run_cli(["run", model_dir, "--out", out, "--format", "json", "-q", "-p", "no:training"])
     assert result.exit_code in (0, 1), result.stderr

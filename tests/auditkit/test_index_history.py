@@ -6,27 +6,13 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from auditkit.testing import run_cli
+from auditkit.testing import run_cli, write_predictions_dir
 
 QUICK = ["-p", "no:training", "-p", "no:privacy", "--format", "html,json"]
 
 
 def predictions_dir(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    n = 200
-    path.mkdir(parents=True)
-    pd.DataFrame(
-        {"risk": rng.uniform(0, 1, n), "outcome": rng.integers(0, 2, n), "race": rng.choice(["a", "b"], n)}
-    ).to_csv(path / "scores.csv", index=False)
-    (path / "auditkit.toml").write_text(
-        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["race"]\n'
-        '[predictions]\nfile = "scores.csv"\nscore = "risk"\nthreshold = 0.5\n'
-        "[fairness]\nbootstrap = 0\n"
-    )
-    return path
+    return write_predictions_dir(path, seed, extra_toml="[fairness]\nbootstrap = 0\n")
 
 
 def rows(index: Path) -> dict[str, str]:

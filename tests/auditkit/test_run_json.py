@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from auditkit.testing import read_audit_json, run_cli
+from auditkit.testing import read_audit_json, run_cli, write_predictions_dir
 
 # the sections are beside the point here; leaving the slow ones out keeps the tests quick
 QUICK = ["-p", "no:training", "-p", "no:fairness", "-p", "no:privacy"]
@@ -16,16 +13,9 @@ QUICK = ["-p", "no:training", "-p", "no:fairness", "-p", "no:privacy"]
 
 def predictions_dir(path: Path, seed: int, score: str = "risk") -> Path:
     """A predictions-mode model dir: a scores file and the auditkit.toml naming it (no weights)."""
-    rng = np.random.default_rng(seed)
-    n = 200
-    path.mkdir(parents=True)
-    pd.DataFrame(
-        {"risk": rng.uniform(0, 1, n), "outcome": rng.integers(0, 2, n), "race": rng.choice(["a", "b"], n)}
-    ).to_csv(path / "scores.csv", index=False)
-    (path / "auditkit.toml").write_text(
-        '[data]\npath = "scores.csv"\nlabel = "outcome"\nsensitive = ["race"]\n'
-        f'[predictions]\nfile = "scores.csv"\nscore = "{score}"\nthreshold = 0.5\n'
-    )
+    path = write_predictions_dir(path, seed)
+    toml = path / "auditkit.toml"
+    toml.write_text(toml.read_text().replace('score = "risk"', f'score = "{score}"'))  # may name no column
     return path
 
 

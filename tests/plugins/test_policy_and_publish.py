@@ -58,6 +58,7 @@ def test_publish_to_a_ticket_folder(tiny_model_dir: Path, tmp_path: Path) -> Non
 
 
 def test_publish_unknown_target(tiny_model_dir: Path, tmp_path: Path) -> None:
-    result = run_cli(["run", tiny_model_dir, "--out", tmp_path / "out", "--format", "json", "--publish", "ftp:tickets/X-1"])
+    out = tmp_path / "out"
+    result = run_cli(["run", tiny_model_dir, "--out", out, "--format", "json", "--publish", "ftp:tickets/X-1"])
     assert result.exit_code == 2
     assert "no publisher knows this target" in result.stderr
