@@ -57,6 +57,23 @@ def _admin(home: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+# roundup-server, with every Roundup module imported before it drops root for the test user:
+# Roundup imports some lazily (the sqlite indexer at the first request), and the test user
+# may not be able to read the virtual environment (a venv under a 0700 folder, as CI's may be)
+_SERVE = """
+import importlib, pkgutil, sys
+import roundup
+for module in pkgutil.walk_packages(roundup.__path__, "roundup."):
+    try:
+        importlib.import_module(module.name)
+    except Exception:  # optional back ends (MySQL, Xapian, ...) that are not installed
+        pass
+from roundup.scripts.roundup_server import run
+sys.argv[0] = "roundup-server"
+sys.exit(run())
+"""
+
+
 @contextmanager
 def roundup_tracker() -> Iterator[Tracker]:
     home = Path(tempfile.mkdtemp(prefix="auditkit-roundup-"))
@@ -82,7 +99,7 @@ def roundup_tracker() -> Iterator[Tracker]:
         _admin(home, "create", "user", f"username={USER}", f"password={PASSWORD}", "roles=User",
                "address=reviewer@localhost")
         issue = _admin(home, "create", "issue", "title=Review: bert-tiny").strip()
-        command = [_tool("roundup-server"), "-n", "127.0.0.1", "-p", str(port)]
+        command = [sys.executable, "-c", _SERVE, "-n", "127.0.0.1", "-p", str(port)]
         if os.geteuid() == 0:
             import grp
             import pwd
