@@ -119,7 +119,7 @@ def _is_terminal(stream: TextIO) -> bool:
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned text table (numbers right-aligned)."""
-    cells = [[one_line(c, 60) for c in header]] + [[_cell(c) for c in row] for row in rows]
+    cells = [[one_line(c, 60) for c in header]] + [[cell_text(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     numeric = [all(_is_number(row[i]) for row in rows if row[i] not in (None, "")) and rows for i in range(len(header))]
 
@@ -132,7 +132,8 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     return "\n".join(lines)
 
 
-def _cell(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A table cell as the closing table prints it (numbers grouped, text on one line)."""
     if value is None:
         return "–"
     if isinstance(value, float):

@@ -7,6 +7,7 @@ tests run the real CLI on a scores dir and read what the reports say.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,19 @@ def test_init_sets_only_the_keys_it_chose(scores_frame, tmp_path: Path) -> None:
     assert sources["data.label"] == "reviewer config"  # init approves what it writes
     assert sources["market.a"] == sources["valuation.alpha"] == sources["fairness.min_group_size"] == "default"
     assert doc["sections"]["valuation"]["illustrative"] is True
+
+
+def test_closing_table_marks_illustrative_numbers(scores_dir, scores_frame, tmp_path: Path) -> None:
+    from auditkit.testing import run_cli
+
+    model_dir = scores_dir(scores_frame())
+    result = run_cli(["run", model_dir, "--out", tmp_path / "out", "--format", "json", "-q"])
+    header, _, *rows = result.stdout.splitlines()[:3]
+    assert "market.optimal_spend" in header, result.stdout
+    spend = json.loads((tmp_path / "out" / model_dir.name / "audit.json").read_text())
+    spend = spend["sections"]["market"]["metrics"]["optimal_spend"]
+    assert f"{spend:,.0f} *" in rows[0]  # the default-input figure is marked, with the footnote below
+    assert "* illustrative: computed from default inputs" in result.stdout
+    # with the reviewer's own market inputs the figure is plain
+    given = run_cli(["run", model_dir, "--out", tmp_path / "out2", "--format", "json", "-q", "--set", "market.a=60000"])
+    assert " *" not in given.stdout.splitlines()[2] and "illustrative:" not in given.stdout
