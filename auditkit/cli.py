@@ -153,9 +153,9 @@ def build_parser(pm: Any) -> argparse.ArgumentParser:
     _add_hooks(sub)
     _add_card(sub)
     _add_publish(sub)
-    from auditkit.isolation import GuardedCaller  # a plugin's sys.exit() here must not end every command
+    from auditkit.isolation import Hook  # a plugin's sys.exit() here must not end every command
 
-    GuardedCaller(pm.hook.auditkit_add_commands, "auditkit_add_commands")(subparsers=sub)
+    Hook(pm.hook.auditkit_add_commands, "auditkit_add_commands")(subparsers=sub)
     return parser
 
 

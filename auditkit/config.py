@@ -294,7 +294,7 @@ def build_config(
     trusted = False
     if any(layer.kind == MODEL_DIR for layer in stack):
         reviewer = [layer for layer in stack if layer.kind != MODEL_DIR]
-        base = _merged(schemas, reviewer, ignored)
+        base = _merged_config(schemas, reviewer, ignored).values
         trusted = bool(base.get("run", {}).get("trusted", False))
         screened = []
         for layer in stack:
@@ -308,10 +308,6 @@ def build_config(
     config.vendor_settings = vendor_settings
     config.trusted = trusted
     return config
-
-
-def _merged(schemas: dict[str, ConfigSection], layers: list[Layer], ignored: set[str]) -> dict[str, Any]:
-    return _merged_config(schemas, layers, ignored).values
 
 
 def _merged_config(schemas: dict[str, ConfigSection], layers: list[Layer], ignored: set[str]) -> Config:

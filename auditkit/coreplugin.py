@@ -37,10 +37,10 @@ def declared_formats(hook: Any) -> list[str]:
     ``hook`` is ``pm.hook`` or an audit's relay. A name that is not a short lower-case word
     is the plugin's mistake, refused in one line rather than offered to the user.
     """
-    from auditkit.isolation import GuardedCaller
+    from auditkit.isolation import Hook
 
     found: set[str] = set()
-    for result in GuardedCaller(hook.auditkit_report_formats, "auditkit_report_formats")():
+    for result in Hook(hook.auditkit_report_formats, "auditkit_report_formats")():
         items = [result] if isinstance(result, str) else result
         for item in items if isinstance(items, (list, tuple)) else [items]:
             if not isinstance(item, str) or not FORMAT_NAME.fullmatch(item):

@@ -151,10 +151,6 @@ def hook_of(relay: Any, name: str) -> Hook:
     return Hook(getattr(relay, name), name)
 
 
-# the name the runner and the CLI used before every call went through Hook
-GuardedCaller = Hook
-
-
 def _call_whole(impl: Any, kwargs: dict[str, Any], hook: str) -> Any:
     """Call one implementation for a hook called whole: its exception is the caller's (with
     a note naming the plugin, for the traceback), its exit a :class:`PluginExit`."""

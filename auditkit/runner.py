@@ -42,20 +42,14 @@ from auditkit.manager import AuditkitPluginManager
 from auditkit.model_dir import discover, inside, refuse_escaping_symlinks, unique_names
 from auditkit.outputs import commit, disk_full, disk_full_message, new_staging, out_lock, within
 from auditkit.result_cache import results_dir
-from auditkit.trust_rules import vendor_setting_messages
+from auditkit.safe_text import show_path
+from auditkit.trust_rules import vendor_findings
 from auditkit.trust_store import is_approved
 
 if TYPE_CHECKING:
     from auditkit.executors import Executor
 
 DEFAULT_OUT = Path("auditkit-reports")
-
-
-def display_path(path: Path) -> str:
-    """A reviewer's file as reports may name it: as typed when relative and below the
-    working folder, else only its name (no absolute path of the reviewer's machine)."""
-    text = path.as_posix()
-    return text if not path.is_absolute() and ".." not in path.parts else path.name
 
 
 @dataclass
@@ -326,8 +320,7 @@ class Runner:
         result.audit = audit
         audit.findings.extend(self._plugin_load_findings())
         vendor_source = f"{model_dir.name}/{CONFIG_FILE}"
-        for severity, code, message in vendor_setting_messages(config.vendor_settings, vendor_source):
-            audit.findings.append(Finding(severity, code, message))  # type: ignore[arg-type]
+        audit.findings.extend(vendor_findings(config.vendor_settings, vendor_source))
         if any(setting.applied for setting in config.vendor_settings):
             audit.verdict_notes.append("tolerances set by the model dir")
         for column, count in data.info.missing_sensitive.items():
@@ -431,12 +424,12 @@ class Runner:
                 layers.append(Layer(name, read_toml(own), MODEL_DIR))
         if self.options.config_file:
             path = self.options.config_file
-            layers.append(Layer(f"--config {display_path(path)}", read_toml(path), REVIEWER))
+            layers.append(Layer(f"--config {show_path(path)}", read_toml(path), REVIEWER))
         if self.options.settings:
             layers.append(Layer("command line", self.options.settings, FLAG))
         if self.options.policy_file:
             path = self.options.policy_file
-            layers.append(Layer(f"--policy {display_path(path)}", read_toml(path), POLICY))
+            layers.append(Layer(f"--policy {show_path(path)}", read_toml(path), POLICY))
         not_loaded = [i.name for i in self.pm.infos.values() if i.status != "loaded"]
         return build_config(self.schemas(), layers, ignore_sections=not_loaded, model_dir=model_dir)
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from auditkit.audit import Finding
 from auditkit.config import (
     MODEL_DIR,
     POLICY,
@@ -120,41 +121,36 @@ def is_weaker(option: Option, value: Any, reviewer_value: Any) -> bool:
     return True
 
 
-def vendor_setting_messages(settings: list[VendorSetting], source: str) -> list[tuple[str, str, str]]:
-    """(severity, code, message) for each screened value, for the audit's findings."""
+def vendor_findings(settings: list[VendorSetting], source: str) -> list[Finding]:
+    """One info finding per screened value: applied (the reviewer trusts the file) or ignored."""
     out = []
     for setting in settings:
         if setting.applied:
-            out.append(
-                (
-                    "info",
-                    "vendor-setting-applied",
-                    f"{source} weakens the audit and was applied because [run] trusted = true: "
-                    f"{setting.describe()}; the verdict rests on tolerances set by the model dir",
-                )
+            message = (
+                f"{source} weakens the audit and was applied because [run] trusted = true: "
+                f"{setting.describe()}; the verdict rests on tolerances set by the model dir"
             )
         else:
-            out.append(
-                (
-                    "info",
-                    "vendor-setting-ignored",
-                    f"{source} asked for {setting.describe()}, which {setting.reason}; ignored "
-                    "(set it yourself with --config or --set to use it)",
-                )
+            message = (
+                f"{source} asked for {setting.describe()}, which {setting.reason}; ignored "
+                "(set it yourself with --config or --set to use it)"
             )
+        out.append(Finding("info", "vendor-setting-applied" if setting.applied else "vendor-setting-ignored", message))
     return out
 
 
+_REASONS = {
+    "higher": "is a looser limit",
+    "lower": "is a looser limit",
+    "more": "leaves part of the audit out",
+    "fewer": "leaves part of the audit out",
+    "later": "is more lenient",
+    "any": "only the reviewer may set",
+}
+
+
 def _reason(option: Option) -> str:
-    words = {
-        "higher": "is a looser limit",
-        "lower": "is a looser limit",
-        "more": "leaves part of the audit out",
-        "fewer": "leaves part of the audit out",
-        "later": "is more lenient",
-        "any": "only the reviewer may set",
-    }
-    return words.get(option.weaker, "would weaken the audit") if isinstance(option.weaker, str) else (
+    return _REASONS.get(option.weaker, "would weaken the audit") if isinstance(option.weaker, str) else (
         "would weaken the audit"
     )
 
