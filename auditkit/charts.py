@@ -2,7 +2,9 @@
 
 Plugins draw on a figure from :func:`new_figure` and turn it into a
 :class:`~auditkit.audit.Chart` with :func:`to_chart`. matplotlib is imported here only
-when a chart is drawn, never at start-up.
+when a chart is drawn, never at start-up. A chart is drawn only when a report of the run
+shows it (:func:`drawn_for`, :func:`chart`): matplotlib and the SVG cost seconds that an
+audit writing only audit.json (CI, a 1M-row run) would spend for nothing.
 
 Why the SVG is post-processed (:func:`clean_svg`): weasyprint lays out inline SVG through
 its CSS machinery, so its cost grows with the number of nodes and ``style`` attributes,
@@ -19,6 +21,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from auditkit.audit import Chart
@@ -88,6 +91,26 @@ _UNSAFE_VALUE = re.compile(r"url\s*\(\s*(?![\"']?#)|@import|expression\s*\(|java
 _SAFE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*\Z")
 
 
+# formats whose reports show no chart: audit.json lists the charts' names and alt texts only,
+# summary.md and junit.xml none. Any other format (html, pdf, a plugin's own) may show them.
+NO_CHART_FORMATS = frozenset({"json", "md", "junit"})
+
+
+def drawn_for(formats: Sequence[str] | None) -> bool:
+    """Whether a report of these formats may show the charts (None, not known: draw)."""
+    return formats is None or not set(formats) <= NO_CHART_FORMATS
+
+
+def chart(name: str, title: str, alt: str, draw: Callable[[], Figure] | None) -> Chart:
+    """``draw()`` makes the figure, as :func:`to_chart` takes it; None: the chart without
+    its SVG (no report of the run shows it). Undrawn, a chart keeps its name, title and
+    text alternative, so audit.json is the same whichever formats are written."""
+    if draw is None:
+        _check_words(name, title, alt)
+        return Chart(name=name, title=title, svg="", alt=alt)
+    return to_chart(draw(), name, title, alt)
+
+
 def new_figure(width: float = 6.4, height: float = 3.6, ncols: int = 1, nrows: int = 1) -> tuple[Figure, Any]:
     """A figure in the house style; returns (figure, axes) like ``plt.subplots``."""
     import matplotlib
@@ -112,9 +135,13 @@ def to_chart(fig: Figure, name: str, title: str, alt: str) -> Chart:
     sentences that say what the chart shows in numbers. Both are required, as are axis
     labels with units on the plot itself.
     """
+    _check_words(name, title, alt)
+    return Chart(name=name, title=title, svg=figure_svg(fig, name), alt=alt)
+
+
+def _check_words(name: str, title: str, alt: str) -> None:
     if not title.strip() or not alt.strip():
         raise ValueError(f"chart {name!r}: a chart needs a title and a text alternative (alt)")
-    return Chart(name=name, title=title, svg=figure_svg(fig, name), alt=alt)
 
 
 def figure_svg(fig: Figure, name: str) -> str:

@@ -270,10 +270,12 @@ def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
 
 
 def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
+    """fairlearn's own ThresholdOptimizer fits in a warm process; the NumPy default needs none
+    and gives the same section."""
     from auditkit.plugins.assess.fairness import run as fairness_run
 
     frame, y, yhat, scores = _biased(n=2000, seed=5)
-    config = {"bootstrap": 0, "auc_bootstrap": 0}
+    config = {"bootstrap": 0, "auc_bootstrap": 0, "mitigation_engine": "fairlearn"}
     launched = []
     real = fairness_run._mitigation_process
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
@@ -286,6 +288,11 @@ def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
     monkeypatch.setattr(fairness_run, "_mitigation_process", real)
     here = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
     assert there == here and there["runs"]
+    monkeypatch.setattr(fairness_run, "cores", lambda: 2)
+    monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
+    default = {"bootstrap": 0, "auc_bootstrap": 0}
+    assert run(make_audit(frame, y, yhat, scores, config=default)).data["mitigation"] == here
+    assert len(launched) == 1  # the NumPy fit started no process
 
 
 def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_path, monkeypatch) -> None:

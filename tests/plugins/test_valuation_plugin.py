@@ -315,3 +315,23 @@ def test_every_primary_metric_equals_sklearns(name: str) -> None:
     measured = measure(audit, name)
     assert measured.value == pytest.approx(expected, abs=1e-12)
     assert measured.formula.endswith("as sklearn.metrics")
+
+
+@pytest.mark.parametrize("segments", [False, True])
+def test_business_charts_are_drawn_only_for_formats_that_show_them(segments: bool) -> None:
+    """A json-only run keeps every chart's name, title and text alternative without its SVG:
+    audit.json is the same whichever formats are written."""
+    config = {"market": {"segments": [{"name": "north"}, {"name": "south", "k": 1.5}]}} if segments else None
+    sections = {}
+    for formats in (["json", "html"], ["json", "md", "junit"]):
+        audit = make_audit(config, FULL)
+        audit.formats = formats
+        audit.sections["market"] = market_report.build_section(audit)
+        sections[formats[-1]] = [audit.sections["market"], valuation_report.build_section(audit)]
+    names = [c.name for s in sections["html"] for c in s.charts]
+    assert names == [c.name for s in sections["junit"] for c in s.charts]
+    assert ("market-segments" if segments else "market-response") in names and "valuation-tornado" in names
+    assert all(c.svg.startswith("<svg") for s in sections["html"] for c in s.charts)
+    assert all(c.svg == "" and c.alt for s in sections["junit"] for c in s.charts)
+    for drawn, undrawn in zip(sections["html"], sections["junit"], strict=True):
+        assert undrawn.to_json() == drawn.to_json()

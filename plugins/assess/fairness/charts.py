@@ -1,20 +1,17 @@
 """The fairness charts: group bars with CI whiskers, disparity vs tolerance, trade-off, flips.
 
-A chart is drawn only when a report of the run shows it (:func:`drawn_for`): matplotlib
-and the SVG cost about two seconds that an audit writing only audit.json (CI, a 1M-row
-run) would spend for nothing. Undrawn, a chart keeps its name, title and text
-alternative, so audit.json is the same whichever formats are written.
+Each is drawn only when a report of the run shows it (``draw``, from
+:func:`auditkit.charts.drawn_for`); undrawn, it keeps its name, title and text alternative.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from auditkit.audit import Chart
-from auditkit.charts import FAIL_COLOR, PALETTE, PASS_COLOR, WARN_COLOR, new_figure, to_chart
+from auditkit.charts import FAIL_COLOR, PALETTE, PASS_COLOR, WARN_COLOR, chart, new_figure
 
 if TYPE_CHECKING:
     from auditkit.plugins.assess.fairness.assess import FairnessResult, GroupView
@@ -30,23 +27,6 @@ BAR_METRICS = {
     "multiclass": ("accuracy", "macro_f1"),
     "token": ("entity_precision", "entity_recall", "entity_f1"),
 }
-
-
-# formats whose reports show no chart: audit.json lists the charts' names and alt texts only,
-# summary.md and junit.xml none. Any other format (html, pdf, a plugin's own) may show them.
-NO_CHART_FORMATS = frozenset({"json", "md", "junit"})
-
-
-def drawn_for(formats: Sequence[str] | None) -> bool:
-    """Whether a report of these formats may show the charts (None, not known: draw)."""
-    return formats is None or not set(formats) <= NO_CHART_FORMATS
-
-
-def _chart(name: str, title: str, alt: str, draw: Callable[[], Any] | None) -> Chart:
-    """``draw()`` makes the figure; None: the chart without its SVG (no report shows it)."""
-    if draw is None:
-        return Chart(name=name, title=title, svg="", alt=alt)
-    return to_chart(draw(), name, title, alt)
 
 
 def _slug(text: str) -> str:
@@ -67,7 +47,7 @@ def group_bars(view: GroupView, task: str, level: float, draw: bool = True) -> C
         + (". * marks groups below the minimum size." if view.small.any() else ".")
     )
     figure = (lambda: _group_bars_figure(view, metrics)) if draw else None
-    return _chart(f"fairness-groups-{_slug(feature)}", f"Group metrics by {feature}", alt, figure)
+    return chart(f"fairness-groups-{_slug(feature)}", f"Group metrics by {feature}", alt, figure)
 
 
 def _group_bars_figure(view: GroupView, metrics: tuple[str, ...]) -> Any:
@@ -126,7 +106,7 @@ def disparity_vs_tolerance(result: FairnessResult, draw: bool = True) -> Chart |
         + "."
     )
     figure = (lambda: _disparity_figure(rows)) if draw else None
-    return _chart("fairness-disparity-tolerance", "Disparities against their tolerances", alt, figure)
+    return chart("fairness-disparity-tolerance", "Disparities against their tolerances", alt, figure)
 
 
 def _disparity_figure(rows: list[Any]) -> Any:
@@ -166,7 +146,7 @@ def tradeoff(result: FairnessResult, draw: bool = True) -> Chart | None:
         )
     alt = f"ThresholdOptimizer what-if on {m.feature} (circle before, square after): " + "; ".join(parts) + "."
     figure = (lambda: _tradeoff_figure(m.runs)) if draw else None
-    return _chart("fairness-mitigation", "Mitigation trade-off (ThresholdOptimizer)", alt, figure)
+    return chart("fairness-mitigation", "Mitigation trade-off (ThresholdOptimizer)", alt, figure)
 
 
 def _tradeoff_figure(runs: list[Any]) -> Any:
@@ -198,7 +178,7 @@ def flip_rates(result: FairnessResult, draw: bool = True) -> Chart | None:
     limit = result.config["counterfactual"]["max_flip_rate"]
     alt = "Counterfactual flip rates: " + "; ".join(f"{c.name} {c.flip_rate:.1%} of {c.variants}" for c in rows) + "."
     figure = (lambda: _flip_figure(rows, limit)) if draw else None
-    return _chart("fairness-counterfactual", "Counterfactual flip rates", alt, figure)
+    return chart("fairness-counterfactual", "Counterfactual flip rates", alt, figure)
 
 
 def _flip_figure(rows: list[Any], limit: float) -> Any:

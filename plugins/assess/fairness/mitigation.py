@@ -1,17 +1,18 @@
-"""What-if mitigation: fairlearn's ThresholdOptimizer on the model's own scores.
+"""What-if mitigation: Hardt et al.'s group thresholds (fairlearn's ThresholdOptimizer) on
+the model's own scores.
 
-The optimizer is fitted on one half of the evaluation data (a seeded split, stratified by
-group) and judged on the other half, so the "after" figures are not measured on the data
-the thresholds were chosen from. It picks a (randomised) threshold per group, so the
-mitigated model needs the sensitive feature at prediction time.
+The thresholds are fitted on one half of the evaluation data (a seeded split, stratified by
+group, :func:`stratified_halves`) and judged on the other half, so the "after" figures are
+not measured on the data the thresholds were chosen from. Each group gets a (randomised)
+threshold, so the mitigated model needs the sensitive feature at prediction time.
 
+The fit is :mod:`.threshold_search` by default, fairlearn's algorithm in NumPy with the same
+numbers, or fairlearn's own class with ``[fairness] mitigation_engine = "fairlearn"``.
 On large data the thresholds are fitted on a seeded sample of the fitting half, stratified
 by group x label, of at most ``[fairness] mitigation_max_rows`` rows (:func:`fit_sample`):
-the fit walks every distinct score of every group in Python, so its cost grows with the
-rows while the thresholds it finds settle long before 500,000 rows. The "after" figures
-are still measured on the whole held-out half. When the sample is used, the halves come
-from :func:`stratified_halves` (O(n) in NumPy; scikit-learn's split sorts and took 0.4 s
-of a 1M-row audit); smaller data keeps scikit-learn's ``train_test_split`` exactly as before.
+the fit walks every distinct score of every group in Python, while the thresholds it finds
+settle long before 500,000 rows. The "after" figures are still measured on the whole
+held-out half.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from auditkit.plugins.assess.fairness import disparity, engine
+from auditkit.plugins.assess.fairness import disparity, engine, threshold_search
 from auditkit.plugins.assess.fairness.groups import Grouping
 
 REPORTED = ("demographic_parity_difference", "equalized_odds_difference")
@@ -134,7 +135,9 @@ def fit_sample(rows: np.ndarray, strata: np.ndarray, max_rows: int, seed: int) -
 
 def stratified_halves(rows: np.ndarray, codes: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded split of ``rows`` in two halves, stratified by ``codes`` (each row's group,
-    >= 0): each group's rows shuffled, the first half of them (rounded down) fitting."""
+    >= 0): each group's rows shuffled, the first half of them (rounded down) fitting.
+    O(n) in NumPy: scikit-learn's ``train_test_split`` sorts, and its import alone was
+    0.25 s of a 1M-row audit."""
     shuffled = np.random.default_rng(seed).permutation(len(rows))
     keys = codes[shuffled]
     order = shuffled[np.argsort(keys.astype(np.int16) if keys.max() < 2**15 else keys, kind="stable")]
@@ -153,15 +156,15 @@ def what_if(
     constraints: list[str],
     seed: int,
     max_rows: int = 0,
+    fit_with: str = "numpy",
 ) -> MitigationResult | None:
     """Fit on a seeded half (or a stratified sample of at most ``max_rows`` of it, 0: all),
-    report accuracy and disparities before and after on the other half.
+    report accuracy and disparities before and after on the other half. ``fit_with`` is
+    :mod:`.threshold_search` ("numpy") or fairlearn's ThresholdOptimizer ("fairlearn"),
+    ``[fairness] mitigation_engine``.
 
     None when there is too little data: two groups of at least 4 rows and 20 rows in all.
     """
-    import pandas as pd
-    from fairlearn.postprocessing import ThresholdOptimizer
-
     codes = grouping.codes
     sizes = np.bincount(codes[codes >= 0], minlength=len(grouping.groups))
     usable = (codes >= 0) & (sizes[np.maximum(codes, 0)] >= 4)  # two rows in each half
@@ -169,40 +172,57 @@ def what_if(
     rows = np.flatnonzero(usable)
     if (sizes >= 4).sum() < 2 or len(rows) < 20:
         return None
-    if max_rows and len(rows) // 2 > max_rows:  # the fit takes a sample of the fitting half
-        train, test = stratified_halves(rows, codes[rows], seed)
-    else:
-        from sklearn.model_selection import train_test_split
-
-        train, test = train_test_split(rows, test_size=0.5, random_state=seed, stratify=codes[rows])
+    train, test = stratified_halves(rows, codes[rows], seed)
     fit = fit_sample(train, codes[train] * 2 + (y[train] != 0), max_rows, seed)
     result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
     result.fit_rows = len(fit)
     labels = np.asarray(grouping.groups, dtype=object)
     test_codes = np.unique(codes[test], return_inverse=True)[1]
     test_labels = [grouping.groups[g] for g in np.unique(codes[test])]
-    acc_before, before = _measure(y[test].astype(np.int64), yhat[test].astype(np.int64), test_codes, test_labels)
-    x_train = pd.DataFrame({"score": scores[fit]})
-    x_test = pd.DataFrame({"score": scores[test]})
-    test_groups = labels[codes[test]]
+    y_test = y[test].astype(np.int64)
+    acc_before, before = _measure(y_test, yhat[test].astype(np.int64), test_codes, test_labels)
+    fit_and_predict = _FITTERS[fit_with]
     for constraint in constraints:
-        optimizer = ThresholdOptimizer(
-            estimator=score_model()(),
-            constraints=constraint,
-            objective="accuracy_score",
-            prefit=True,
-            predict_method="predict",
-        )
         try:
-            optimizer.fit(x_train, y[fit].astype(int), sensitive_features=labels[codes[fit]])
+            rules, mitigated = fit_and_predict(
+                scores[fit], y[fit].astype(int), labels[codes[fit]], constraint, scores[test], labels[codes[test]], seed
+            )
         except (ValueError, ZeroDivisionError) as exc:  # e.g. a group with one label only
             result.skipped.append({"constraint": constraint, "reason": str(exc)})
             continue
-        mitigated = optimizer.predict(x_test, sensitive_features=test_groups, random_state=seed)
-        acc_after, after = _measure(
-            y[test].astype(np.int64), np.asarray(mitigated, dtype=np.int64), test_codes, test_labels
-        )
-        interpolation = optimizer.interpolated_thresholder_.interpolation_dict
-        thresholds = [{"group": str(g), "rule": _describe(b)} for g, b in interpolation.items()]
+        acc_after, after = _measure(y_test, np.asarray(mitigated, dtype=np.int64), test_codes, test_labels)
+        thresholds = [{"group": str(g), "rule": _describe(b)} for g, b in rules.items()]
         result.runs.append(MitigationRun(constraint, acc_before, acc_after, before, after, thresholds))
     return result
+
+
+def _numpy_fit(
+    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, constraint: str,
+    test_scores: np.ndarray, test_groups: np.ndarray, seed: int,
+) -> tuple[dict[Any, Any], np.ndarray]:
+    rules = threshold_search.fit(scores, y, groups, constraint, objective="accuracy_score")
+    return rules, threshold_search.predict(rules, test_scores, test_groups, random_state=seed)
+
+
+def _fairlearn_fit(
+    scores: np.ndarray, y: np.ndarray, groups: np.ndarray, constraint: str,
+    test_scores: np.ndarray, test_groups: np.ndarray, seed: int,
+) -> tuple[dict[Any, Any], np.ndarray]:
+    import pandas as pd
+    from fairlearn.postprocessing import ThresholdOptimizer
+
+    optimizer = ThresholdOptimizer(
+        estimator=score_model()(),
+        constraints=constraint,
+        objective="accuracy_score",
+        prefit=True,
+        predict_method="predict",
+    )
+    optimizer.fit(pd.DataFrame({"score": scores}), y, sensitive_features=groups)
+    held_out = pd.DataFrame({"score": test_scores})
+    mitigated = optimizer.predict(held_out, sensitive_features=test_groups, random_state=seed)
+    return optimizer.interpolated_thresholder_.interpolation_dict, mitigated
+
+
+# [fairness] mitigation_engine -> (fitting rows..., held-out rows, seed) -> (rules by group, predictions)
+_FITTERS = {"numpy": _numpy_fit, "fairlearn": _fairlearn_fit}

@@ -173,10 +173,11 @@ def _can_mitigate(inputs: assess.Inputs) -> bool:
 
 class WhatIfSource:
     """Where the what-if's result comes from, best first: kept by an earlier run with the
-    same inputs (:mod:`auditkit.result_cache`), a fit in a warm process (it imports fairlearn,
-    scikit-learn and SciPy, about a second, on a spare core while the fairness section is
-    measured), a fit here. The fit itself starts only once its grouping is known: no guess;
-    :meth:`start` sends it to the warm process then, so it runs while the AUCs are measured.
+    same inputs (:mod:`auditkit.result_cache`), a fit here. With ``mitigation_engine =
+    "fairlearn"`` the fit runs in a warm process instead (it imports fairlearn, scikit-learn
+    and SciPy, about a second, on a spare core while the fairness section is measured); the
+    fit itself starts only once its grouping is known: no guess; :meth:`start` sends it to
+    the warm process then, so it runs while the AUCs are measured. The NumPy fit needs none.
 
     ``cache_dir`` None keeps nothing; ``warm`` False fits here.
     """
@@ -187,7 +188,8 @@ class WhatIfSource:
         self.inputs, self.cfg, self.cache_dir = inputs, cfg, cache_dir
         self.name = _cache_name(inputs, cfg) if cache_dir is not None else None
         kept = self.name is not None and result_cache.kept_any(cache_dir, self.name)
-        self.side = _mitigation_process() if warm and not kept else None  # a re-run needs none
+        warm = warm and not kept and cfg["mitigation_engine"] == "fairlearn"  # a re-run needs none
+        self.side = _mitigation_process() if warm else None
         self.started: tuple[Grouping, Callable[[], Any]] | None = None
 
     def start(self, grouping: Grouping) -> None:
@@ -219,7 +221,7 @@ class WhatIfSource:
     def _args(self, grouping: Grouping) -> tuple[Any, ...]:
         inputs, cfg = self.inputs, self.cfg
         constraints, seed, max_rows = cfg["mitigation_constraints"], cfg["seed"], cfg["mitigation_max_rows"]
-        return inputs.scores, inputs.y, inputs.yhat, grouping, constraints, seed, max_rows
+        return inputs.scores, inputs.y, inputs.yhat, grouping, constraints, seed, max_rows, cfg["mitigation_engine"]
 
     def _file(self, grouping: Grouping) -> Path | None:
         if self.name is None:
@@ -238,7 +240,7 @@ def _cache_name(inputs: assess.Inputs, cfg: dict[str, Any]) -> str | None:
     except PackageNotFoundError:
         return None
     data = arrays_sha256(inputs.scores, inputs.y, inputs.yhat)
-    settings = [cfg["mitigation_constraints"], cfg["seed"], cfg["mitigation_max_rows"]]
+    settings = [cfg["mitigation_constraints"], cfg["seed"], cfg["mitigation_max_rows"], cfg["mitigation_engine"]]
     key = value_sha256([data, *settings, versions, __version__])
     return f"fairness-mitigation/{key}"
 
@@ -255,7 +257,7 @@ def _fairlearn_loaded() -> bool:
     return "fairlearn.postprocessing" in sys.modules
 
 
-# not sklearn.model_selection (0.25 s more): large data, where the wait counts, splits without it
+# the what-if splits in NumPy (mitigation.stratified_halves): no sklearn.model_selection
 _MITIGATION_IMPORTS = ("fairlearn.postprocessing", "sklearn.base", "auditkit.plugins.assess.fairness.mitigation")
 
 

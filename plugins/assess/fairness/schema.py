@@ -39,6 +39,7 @@ DEFAULT_CONSTRAINTS = {
 }
 DEFAULT_TOKEN_CONSTRAINTS = {"entity_f1_difference": 0.10}
 MITIGATION_CONSTRAINTS = ("demographic_parity", "equalized_odds")
+MITIGATION_ENGINES = ("numpy", "fairlearn")
 
 
 def _check_constraints(value: dict[str, Any]) -> None:
@@ -220,6 +221,14 @@ def schema() -> list[ConfigSection]:
                 "bool",
                 True,
                 "what-if: fit ThresholdOptimizer on half the data (binary tasks with scores)",
+            ),
+            Option(
+                "mitigation_engine",
+                "str",
+                "numpy",
+                "how the what-if's thresholds are fitted: numpy (fairlearn's ThresholdOptimizer algorithm in "
+                "NumPy, the same thresholds and predictions, tested against it) or fairlearn (its own class)",
+                choices=MITIGATION_ENGINES,
             ),
             Option(
                 "mitigation_constraints",

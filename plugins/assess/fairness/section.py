@@ -161,8 +161,10 @@ def assess_section(audit: Audit) -> Section | None:
         section.key_metrics = ["score"]
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
-    from auditkit.plugins.assess.fairness import charts, report
+    from auditkit.plugins.assess.fairness import report
     from auditkit.plugins.assess.fairness.run import run
+
+    from auditkit.charts import drawn_for
 
     result = run(audit)
     if result is None:
@@ -178,4 +180,4 @@ def assess_section(audit: Audit) -> Section | None:
         section.data = {"groups": [], "disparities": {}, "score": None}
         return section
     add_findings(section, result, audit)
-    return report.build(result, section, draw=charts.drawn_for(audit.formats))
+    return report.build(result, section, draw=drawn_for(audit.formats))

@@ -1,15 +1,21 @@
-"""Charts of the business report, drawn in the house style of :mod:`auditkit.charts`."""
+"""Charts of the business report, drawn in the house style of :mod:`auditkit.charts`: each
+is drawn only when ``draw`` (a report of the run shows it); its title and text alternative
+are made either way."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from auditkit.plugins.value.business.curves import Fit
 from auditkit.plugins.value.business.market_model import MarketResult
 from auditkit.plugins.value.business.montecarlo import Bar, MonteCarlo
 
 from auditkit.audit import Chart
-from auditkit.charts import FAIL_COLOR, PALETTE, PASS_COLOR, new_figure, to_chart
+from auditkit.charts import FAIL_COLOR, PALETTE, PASS_COLOR, chart, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def money(value: float, currency: str = "") -> str:
@@ -28,8 +34,20 @@ def _money_axis(axis: Any, ticks: int = 5) -> None:
     axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
 
 
-def response_chart(result: MarketResult, fit: Fit | None, currency: str) -> Chart:
+def response_chart(result: MarketResult, fit: Fit | None, currency: str, draw: bool = True) -> Chart:
     """f, k·P and g over [0, budget] with P* marked (one market)."""
+    seg = result.segments[0]
+    upper = max(result.budget, seg.spend * 1.5, 1.0)
+    alt = (
+        f"Revenue f, cost k·P and net g over spend 0 to {money(upper, currency)}; the optimum P* = "
+        f"{money(seg.spend, currency)} gives f(P*) = {money(seg.revenue, currency)} and g(P*) = "
+        f"{money(seg.net, currency)}."
+    )
+    title = "Response curve f, cost k·P and net g with P* marked"
+    return chart("market-response", title, alt, partial(_response_figure, result, fit, currency) if draw else None)
+
+
+def _response_figure(result: MarketResult, fit: Fit | None, currency: str) -> Figure:
     import numpy as np
 
     seg = result.segments[0]
@@ -60,16 +78,21 @@ def response_chart(result: MarketResult, fit: Fit | None, currency: str) -> Char
     _money_axis(ax.yaxis)
     ax.set_title("Response curve and optimal spend")
     ax.legend(loc="upper right")
-    alt = (
-        f"Revenue f, cost k·P and net g over spend 0 to {money(upper, currency)}; the optimum P* = "
-        f"{money(seg.spend, currency)} gives f(P*) = {money(seg.revenue, currency)} and g(P*) = "
-        f"{money(seg.net, currency)}."
-    )
-    return to_chart(fig, "market-response", "Response curve f, cost k·P and net g with P* marked", alt)
+    return fig
 
 
-def segments_chart(result: MarketResult, currency: str) -> Chart:
+def segments_chart(result: MarketResult, currency: str, draw: bool = True) -> Chart:
     """Each segment's net curve g_i with its allocated spend, and the allocation bars."""
+    parts = ", ".join(f"{s.name} {money(s.spend, currency)}" for s in result.segments)
+    alt = (
+        f"Budget {money(result.budget, currency)} split by equal marginal returns: {parts}; "
+        f"total net g = {money(result.net, currency)}."
+    )
+    title = "Segment allocation (equal marginal returns)"
+    return chart("market-segments", title, alt, partial(_segments_figure, result, currency) if draw else None)
+
+
+def _segments_figure(result: MarketResult, currency: str) -> Figure:
     import numpy as np
 
     fig, (left, right) = new_figure(width=6.4, height=3.4, ncols=2)
@@ -90,16 +113,19 @@ def segments_chart(result: MarketResult, currency: str) -> Chart:
     right.invert_yaxis()
     right.set_xlabel(f"allocated spend ({currency})")
     right.set_title("Allocation of the budget")
-    parts = ", ".join(f"{s.name} {money(s.spend, currency)}" for s in result.segments)
-    alt = (
-        f"Budget {money(result.budget, currency)} split by equal marginal returns: {parts}; "
-        f"total net g = {money(result.net, currency)}."
-    )
-    return to_chart(fig, "market-segments", "Segment allocation (equal marginal returns)", alt)
+    return fig
 
 
-def waterfall_chart(steps: list[tuple[str, float]], final: float, currency: str) -> Chart:
+def waterfall_chart(steps: list[tuple[str, float]], final: float, currency: str, draw: bool = True) -> Chart:
     """V → −C → −D → … → ×F → ×E → final: each step a floating bar of its change."""
+    alt = "Waterfall: " + "; ".join(f"{label} {money(change, currency)}" for label, change in steps)
+    alt += f"; risk-adjusted value {money(final, currency)}."
+    title = "Value waterfall: V → −C → −D → +g(P*) → ×F → ×E"
+    figure = partial(_waterfall_figure, steps, final, currency) if draw else None
+    return chart("valuation-waterfall", title, alt, figure)
+
+
+def _waterfall_figure(steps: list[tuple[str, float]], final: float, currency: str) -> Figure:
     fig, ax = new_figure(width=6.4, height=3.8)
     level = 0.0
     labels = []
@@ -123,13 +149,22 @@ def waterfall_chart(steps: list[tuple[str, float]], final: float, currency: str)
     ax.axhline(0, color="#444444", linewidth=0.6)
     ax.set_ylabel(currency)
     ax.set_title("From technology value to risk-adjusted value")
-    alt = "Waterfall: " + "; ".join(f"{label} {money(change, currency)}" for label, change in steps)
-    alt += f"; risk-adjusted value {money(final, currency)}."
-    return to_chart(fig, "valuation-waterfall", "Value waterfall: V → −C → −D → +g(P*) → ×F → ×E", alt)
+    return fig
 
 
-def histogram_chart(mc: MonteCarlo, currency: str) -> Chart:
+def histogram_chart(mc: MonteCarlo, currency: str, draw: bool = True) -> Chart:
     """Histograms of the risk-adjusted value and the NPV with P5, P50 and P95 marked."""
+    rav, npv = mc.percentiles["risk_adjusted_value"], mc.percentiles["npv"]
+    alt = (
+        f"{mc.samples} seeded draws (seed {mc.seed}). Risk-adjusted value P5/P50/P95: {money(rav['p5'])} / "
+        f"{money(rav['p50'])} / {money(rav['p95'])} {currency}; NPV: {money(npv['p5'])} / {money(npv['p50'])} / "
+        f"{money(npv['p95'])} {currency}."
+    )
+    title = "Monte Carlo: distribution of value and NPV"
+    return chart("valuation-monte-carlo", title, alt, partial(_histogram_figure, mc, currency) if draw else None)
+
+
+def _histogram_figure(mc: MonteCarlo, currency: str) -> Figure:
     fig, axes = new_figure(width=6.4, height=3.4, ncols=2)
     titles = {"risk_adjusted_value": "Risk-adjusted value (year 1)", "npv": "NPV"}
     for ax, key in zip(axes, ("risk_adjusted_value", "npv"), strict=True):
@@ -149,18 +184,27 @@ def histogram_chart(mc: MonteCarlo, currency: str) -> Chart:
         _money_axis(ax.xaxis, 4)
         ax.legend(loc="upper right", fontsize=7)
     axes[0].set_ylabel("draws")
-    rav, npv = mc.percentiles["risk_adjusted_value"], mc.percentiles["npv"]
-    alt = (
-        f"{mc.samples} seeded draws (seed {mc.seed}). Risk-adjusted value P5/P50/P95: {money(rav['p5'])} / "
-        f"{money(rav['p50'])} / {money(rav['p95'])} {currency}; NPV: {money(npv['p5'])} / {money(npv['p50'])} / "
-        f"{money(npv['p95'])} {currency}."
-    )
-    return to_chart(fig, "valuation-monte-carlo", "Monte Carlo: distribution of value and NPV", alt)
+    return fig
 
 
-def tornado_chart(bars: list[Bar], base: float, output: str, currency: str, top: int = 12) -> Chart:
+def tornado_chart(
+    bars: list[Bar], base: float, output: str, currency: str, top: int = 12, draw: bool = True
+) -> Chart:
     """Horizontal bars of the output at each input's low and high, largest swing on top."""
     shown = [b for b in bars if b.swing > 0][:top] or bars[:top]
+    alt = f"Tornado of {output.replace('_', ' ')} around {money(base, currency)}"
+    if shown:
+        first = shown[0]
+        alt += (
+            f"; the largest swing comes from {first.label}: {money(first.low_output, currency)} to "
+            f"{money(first.high_output, currency)}."
+        )
+    title = "Tornado: sensitivity of the value to each input"
+    figure = partial(_tornado_figure, shown, base, output, currency) if draw else None
+    return chart("valuation-tornado", title, alt, figure)
+
+
+def _tornado_figure(shown: list[Bar], base: float, output: str, currency: str) -> Figure:
     fig, ax = new_figure(width=6.4, height=max(2.4, 0.32 * len(shown) + 1.2))
     for i, bar in enumerate(shown):
         for value, color, label in (
@@ -176,11 +220,4 @@ def tornado_chart(bars: list[Bar], base: float, output: str, currency: str, top:
     ax.set_xlabel(f"{output.replace('_', ' ')} ({currency})")
     ax.set_title("What moves the value most")
     ax.legend(loc="lower right")
-    first: Any = shown[0] if shown else None
-    alt = f"Tornado of {output.replace('_', ' ')} around {money(base, currency)}"
-    if first is not None:
-        alt += (
-            f"; the largest swing comes from {first.label}: {money(first.low_output, currency)} to "
-            f"{money(first.high_output, currency)}."
-        )
-    return to_chart(fig, "valuation-tornado", "Tornado: sensitivity of the value to each input", alt)
+    return fig

@@ -10,6 +10,7 @@ from auditkit.plugins.value.business.market_model import MarketModel, MarketResu
 from auditkit.plugins.value.business.sources import combine, given, kind_of, make_illustrative
 
 from auditkit.audit import Audit, Calculation, KeyNumber, Section, Table
+from auditkit.charts import drawn_for
 
 MARGINAL_FORMULAS = {
     "saturating": "f'(P) = a·b·exp(−b·P)",
@@ -30,7 +31,8 @@ def money_label(label: str, currency: str) -> str:
 
 
 def build_section(audit: Audit, charts: bool = True) -> Section:
-    """The section; ``charts=False`` skips drawing (tests of the numbers)."""
+    """The section; ``charts=False`` leaves the charts out (tests of the numbers); they are
+    drawn only for a format that shows them."""
     import pandas as pd
 
     cfg = audit.config.section("market")
@@ -84,7 +86,7 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
             )
         )
         if charts:
-            section.charts.append(segments_chart(result, currency))
+            section.charts.append(segments_chart(result, currency, draw=drawn_for(audit.formats)))
         for seg in result.segments:
             if seg.spend == 0:
                 section.add_finding(
@@ -94,7 +96,8 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
                     f"{seg.curve.marginal(0.0):.4g}, less than its cost k = {seg.k:g} plus λ",
                 )
     elif charts:
-        section.charts.append(response_chart(result, model.segments[0].fit, currency))
+        fit = model.segments[0].fit
+        section.charts.append(response_chart(result, fit, currency, draw=drawn_for(audit.formats)))
     for seg in model.segments:
         if seg.fit is not None:
             _report_fit(section, seg, cfg["min_r2"])

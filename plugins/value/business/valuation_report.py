@@ -19,6 +19,7 @@ from auditkit.plugins.value.business.sources import combine, given, kind_of, mak
 from auditkit.plugins.value.business.valuation_inputs import Inputs, gather
 
 from auditkit.audit import Audit, Calculation, Section, Table
+from auditkit.charts import drawn_for
 from auditkit.config import MEASURED
 
 # what a reviewer sets to value the model (the illustrative finding names them)
@@ -27,7 +28,8 @@ KEY_METRICS = ["risk_adjusted_value", "npv", "net_value", "market_value", "fairn
 
 
 def build_section(audit: Audit, charts: bool = True) -> Section:
-    """The section; ``charts=False`` skips drawing (tests of the numbers)."""
+    """The section; ``charts=False`` leaves the charts out (tests of the numbers); they are
+    drawn only for a format that shows them."""
     cfg = audit.config.section("valuation")
     currency = cfg["currency"]
     section = Section(
@@ -65,10 +67,12 @@ def build_section(audit: Audit, charts: bool = True) -> Section:
     _fill_sources(section.calculations, inputs, kind_of(audit.config))
     _tables(section, result, inputs, cfg, mc, bars, base_out)
     if charts:
-        section.charts.append(waterfall_chart(_waterfall_steps(result), result.risk_adjusted_value, currency))
+        draw = drawn_for(audit.formats)
+        steps = _waterfall_steps(result)
+        section.charts.append(waterfall_chart(steps, result.risk_adjusted_value, currency, draw=draw))
         if mc is not None:
-            section.charts.append(histogram_chart(mc, currency))
-        section.charts.append(tornado_chart(bars, base_out, output, currency))
+            section.charts.append(histogram_chart(mc, currency, draw=draw))
+        section.charts.append(tornado_chart(bars, base_out, output, currency, draw=draw))
     _verdicts(section, result, mc, currency)
     section.summary = _summary(result, cfg, mc, currency)
     market = audit.sections.get("market")
