@@ -291,7 +291,8 @@ def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
     monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
     default = {"bootstrap": 0, "auc_bootstrap": 0}
-    assert run(make_audit(frame, y, yhat, scores, config=default)).data["mitigation"] == here
+    assert run(make_audit(frame, y, yhat, scores, config=default)).data["mitigation"] == {**here, "fit_with": "numpy"}
+    assert here["fit_with"] == "fairlearn"
     assert len(launched) == 1  # the NumPy fit started no process
 
 

@@ -140,7 +140,8 @@ def test_the_section_names_the_sample_and_the_option_has_a_maximum() -> None:
     assert f"a seeded sample of 1,000 of one half's {half:,} rows" in table.note
     default = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0, "auc_bootstrap": 0}))
     note = next(t for t in default.tables if t.name == "mitigation").note
-    assert note.startswith("A what-if: thresholds fitted on one half, measured on the other.")
+    assert note.startswith("A what-if: thresholds fitted on one half, measured on the other. Fitted by fairlearn's")
+    assert "NumPy port" in note
     with pytest.raises(ConfigError, match=r"mitigation_max_rows"):
         make_audit(frame, y, yhat, scores, {"mitigation_max_rows": 10**8})
 

@@ -4,6 +4,7 @@ predictions, for every constraint and objective fairlearn accepts; the same erro
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -92,5 +93,6 @@ def test_the_what_if_is_the_same_with_either_engine(max_rows: int) -> None:
     args = (s, y, yhat, grouping, ["demographic_parity", "equalized_odds"], 11, max_rows)
     ours = mitigation.what_if(*args, fit_with="numpy")
     theirs = mitigation.what_if(*args, fit_with="fairlearn")
-    assert ours is not None and ours.runs and not ours.skipped
-    assert ours == theirs
+    assert ours is not None and theirs is not None and ours.runs and not ours.skipped
+    assert (ours.fit_with, theirs.fit_with) == ("numpy", "fairlearn")
+    assert ours == dataclasses.replace(theirs, fit_with="numpy")

@@ -68,6 +68,8 @@ class MitigationResult:
     left_out_groups: list[str] = field(default_factory=list)
     # rows the thresholds were fitted on: train_rows, or a sample of them (mitigation_max_rows)
     fit_rows: int | None = None
+    # what fitted them ([fairness] mitigation_engine): "numpy" (threshold_search) or "fairlearn"
+    fit_with: str = "numpy"
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> MitigationResult | None:
@@ -175,7 +177,7 @@ def what_if(
     train, test = stratified_halves(rows, codes[rows], seed)
     fit = fit_sample(train, codes[train] * 2 + (y[train] != 0), max_rows, seed)
     result = MitigationResult(grouping.feature, len(train), len(test), seed, left_out_groups=left_out)
-    result.fit_rows = len(fit)
+    result.fit_rows, result.fit_with = len(fit), fit_with
     labels = np.asarray(grouping.groups, dtype=object)
     test_codes = np.unique(codes[test], return_inverse=True)[1]
     test_labels = [grouping.groups[g] for g in np.unique(codes[test])]

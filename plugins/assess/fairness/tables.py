@@ -292,9 +292,13 @@ def mitigation_tables(result: FairnessResult) -> list[Table]:
     fitted = "one half"
     if m.fit_rows is not None and m.fit_rows < m.train_rows:
         fitted = f"a seeded sample of {m.fit_rows:,} of one half's {m.train_rows:,} rows (stratified by group, label)"
+    by = {
+        "numpy": "fairlearn's ThresholdOptimizer algorithm in auditkit's NumPy port (the same thresholds)",
+        "fairlearn": "fairlearn's ThresholdOptimizer",
+    }.get(m.fit_with, m.fit_with)
     note = (
-        f"A what-if: thresholds fitted on {fitted}, measured on the other. The mitigated model needs the "
-        "sensitive feature at prediction time."
+        f"A what-if: thresholds fitted on {fitted}, measured on the other. Fitted by {by}. The mitigated "
+        "model needs the sensitive feature at prediction time."
     )
     thresholds = [{"constraint": r.constraint, **t} for r in m.runs for t in r.thresholds]
     return [
