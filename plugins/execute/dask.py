@@ -32,15 +32,7 @@ class DaskExecutor:
     shares_files = False
 
     def __init__(self, address: str, progress: Callable[[str], None]) -> None:
-        from distributed import Client
-
-        try:
-            self._client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise UsageError(
-                f"--executor dask://{address.removeprefix('tcp://')}: no Dask scheduler answers there "
-                f"({type(exc).__name__}); start one with `dask scheduler` or check HOST:PORT"
-            ) from None
+        self._client = connect(address, f"--executor dask://{address.removeprefix('tcp://')}")
         self._futures: list[Any] = []
         try:  # the workers' progress lines, printed here
             self._client.subscribe_topic(TOPIC, lambda event: progress(str(event[1])))
@@ -72,6 +64,22 @@ def _with_progress(fn: Callable[..., ModelOutcome], *args: Any) -> ModelOutcome:
         return fn(*args)
     finally:
         set_progress_sink(None)
+
+
+def connect(address: str, what: str) -> Any:
+    """A ``distributed.Client`` of the scheduler at ``address`` (``tcp://HOST:PORT``); a
+    one-line error naming ``what`` asked for it when none answers or Dask is not installed."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(f'{what}: needs the distributed package; pip install "auditkit[dask]"') from None
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(
+            f"{what}: no Dask scheduler answers there ({type(exc).__name__}); "
+            "start one with `dask scheduler` or check HOST:PORT"
+        ) from None
 
 
 def address_of(spec: str) -> str:

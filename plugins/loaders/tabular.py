@@ -121,15 +121,19 @@ def read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
 
 
-def parquet_batches(path: Path, columns: list[str] | None = None, batch_rows: int = 1 << 20) -> Iterator[pd.DataFrame]:
+def parquet_batches(
+    path: Path, columns: list[str] | None = None, batch_rows: int = 1 << 20, files: list[Path] | None = None
+) -> Iterator[pd.DataFrame]:
     """A partitioned Parquet dataset (a folder of files, hive ``key=value`` folders as
     columns) as pandas frames of at most ``batch_rows`` rows, one after another: what a
-    caller sums per chunk never holds more than one chunk of rows."""
+    caller sums per chunk never holds more than one chunk of rows. ``files``: only these
+    files of the dataset (one partition on a Dask worker), their hive columns still read
+    from their paths under ``path``."""
     import pyarrow.dataset as ds
 
     from auditkit.data import dataset_files
 
-    files = dataset_files(path)
+    files = dataset_files(path) if files is None else files
     if not files:
         raise DataError(f"{path}: a folder with no .parquet files; point [data] path at a file or a Parquet dataset")
     try:

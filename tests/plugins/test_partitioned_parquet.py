@@ -119,3 +119,51 @@ def test_a_symlink_inside_a_dataset_folder_is_refused(tmp_path: Path) -> None:
     (folder / "part.parquet").symlink_to(tmp_path / "outside.parquet")
     with pytest.raises(DataError, match="symlink"):
         dataset_files(folder)
+
+
+def test_counts_summed_across_dask_partitions_equal_the_one_shot_result(tmp_path: Path) -> None:
+    """Each file of the dataset a task on a real Dask cluster's worker processes; the tables
+    they return, added, give the metrics of the same rows in memory."""
+    distributed = pytest.importorskip("distributed")
+    from auditkit.plugins.assess.fairness.api import dataset_group_metrics
+
+    frame = _rows(seed=3)
+    _partitioned(frame, tmp_path / "ds")
+    files = sorted((tmp_path / "ds").rglob("*.parquet"))
+    here = dataset_group_metrics(tmp_path / "ds", ["region", "age"], "outcome", score="score")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as watcher:
+        address = cluster.scheduler_address.removeprefix("tcp://")
+        with distributed.get_task_stream(client=watcher) as stream:
+            there = dataset_group_metrics(
+                tmp_path / "ds", ["region", "age"], "outcome", score="score", executor=f"dask://{address}"
+            )
+        tasks = [t for t in stream.data if "_file_counts" in str(t["key"])]
+        workers = set(cluster.scheduler_info["workers"])
+    assert len(tasks) == len(files) == 9 and {t["worker"] for t in tasks} <= workers
+    one_shot = group_fairness(
+        frame["outcome"], (frame["score"] >= 0.5).astype(int), frame[["region", "age"]], positive="1", bootstrap=0
+    )
+    assert list(there) == ["region", "age", "region & age"]
+    for feature, table in there.items():
+        pd.testing.assert_frame_equal(table, here[feature])  # cluster and local batches: the same sums
+        view = one_shot.view(feature)
+        assert sorted(table.index) == sorted(view.grouping.groups)
+        for g, label in enumerate(view.grouping.groups):
+            for metric in METRICS:
+                assert table.loc[label, metric] == pytest.approx(view.point[metric][g], abs=1e-12), (feature, label)
+
+
+def test_dataset_group_metrics_takes_a_prediction_column_or_a_score(tmp_path: Path) -> None:
+    from auditkit.plugins.assess.fairness.api import dataset_group_metrics
+
+    frame = _rows(400, seed=4).assign(decision=lambda f: np.where(f["score"] >= 0.5, "yes", "no"))
+    frame["outcome"] = np.where(frame["outcome"] == 1, "yes", "no")
+    _partitioned(frame, tmp_path / "ds")
+    by_label = dataset_group_metrics(tmp_path / "ds", ["region"], "outcome", positive="yes", prediction="decision")
+    hand = frame[frame.region == "east"]
+    assert by_label["region"].loc["east", "selection_rate"] == pytest.approx((hand.decision == "yes").mean())
+    assert by_label["region"].loc["east", "n"] == len(hand)
+    with pytest.raises(TypeError, match=r"one of prediction= .* or score="):
+        dataset_group_metrics(tmp_path / "ds", ["region"], "outcome", prediction="decision", score="score")

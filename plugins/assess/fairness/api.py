@@ -1,19 +1,23 @@
 """Fairness metrics on plain arrays, without an Audit: for notebooks, tests and benchmarks.
 
 ``group_fairness(y_true, y_pred, sensitive_features)`` returns the same per-group metrics,
-intervals and disparities the plugin reports, computed by the same engine.
+intervals and disparities the plugin reports, computed by the same engine;
+``dataset_group_metrics(path, ...)`` the count metrics of a partitioned Parquet dataset too
+large for memory, summed batch by batch or across the files on a Dask cluster.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from auditkit.plugins.assess.fairness import assess
 from auditkit.plugins.assess.fairness.disparity import Disparity
+from auditkit.plugins.assess.fairness.groups import INTERSECTION_SEP
 from auditkit.plugins.assess.fairness.schema import schema
 
 
@@ -103,3 +107,58 @@ def entity_fairness(
     cfg = _settings(settings)
     inputs = assess.Inputs("token", [], None, None, None, stats=example_stats(true_tags, pred_tags))
     return _finish(inputs, _frame(sensitive_features), cfg)
+
+
+@dataclass(frozen=True)
+class Equals:
+    """A chunk's rows whose ``column`` is ``value`` (compared as strings, as the audit
+    compares labels), as 0/1: a labeller that can travel to a Dask worker."""
+
+    column: str
+    value: Any
+
+    def __call__(self, chunk: pd.DataFrame) -> np.ndarray:
+        return (chunk[self.column].astype(str) == str(self.value)).to_numpy()
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """A chunk's rows whose score ``column`` is at least ``threshold``, as 0/1."""
+
+    column: str
+    threshold: float
+
+    def __call__(self, chunk: pd.DataFrame) -> np.ndarray:
+        return chunk[self.column].to_numpy(dtype=float) >= self.threshold
+
+
+def dataset_group_metrics(
+    path: str | Path,
+    sensitive: Sequence[str],
+    label: str,
+    *,
+    positive: Any = 1,
+    prediction: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    executor: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every binary count metric per group, of each sensitive feature and of their
+    intersection, for a partitioned Parquet dataset too large for one frame.
+
+    The rows are never held at once: their (groups, label, prediction) counts are summed
+    batch by batch here, or file by file on a Dask cluster with
+    ``executor="dask://HOST:PORT"`` (the workers read the files at the same path). The
+    prediction is ``prediction == positive`` or ``score >= threshold``. Equal to
+    :func:`group_fairness` on the same rows in memory (``tests/plugins/test_partitioned_parquet.py``).
+    """
+    from auditkit.plugins.assess.fairness import chunked
+
+    if (prediction is None) == (score is None):
+        raise TypeError("give one of prediction= (a column of predicted labels) or score= (a column of scores)")
+    sensitive = list(sensitive)
+    predicted = Equals(prediction, positive) if prediction is not None else AtLeast(str(score), threshold)
+    read = [*sensitive, label, predicted.column]
+    counts = chunked.dataset_cell_counts(Path(path), sensitive, Equals(label, positive), predicted, read, executor)
+    features = [[name] for name in sensitive] + ([sensitive] if len(sensitive) > 1 else [])
+    return {INTERSECTION_SEP.join(columns): chunked.group_metrics(counts, columns) for columns in features}

@@ -7,11 +7,15 @@ each batch is reduced to a table of (sensitive values…, label, prediction) →
 tables are added. Memory grows with the distinct cells, not with the rows; the metrics
 follow from the summed table with the same functions the audit uses
 (:func:`engine.confusion_metrics`).
+
+On a Dask cluster (:func:`dask_cell_counts`) each file of the dataset is a partition: a
+worker reads it and returns its table, and the tables are added here, in file order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,11 +43,87 @@ def cell_counts(
     batches: Iterable[pd.DataFrame], sensitive: list[str], truth: Labeller, predicted: Labeller
 ) -> pd.Series:
     """(sensitive values…, y, yhat) → rows, summed over ``batches``."""
+    return _sum(_chunk_counts(chunk, sensitive, truth, predicted) for chunk in batches)
+
+
+def _chunk_counts(chunk: pd.DataFrame, sensitive: list[str], truth: Labeller, predicted: Labeller) -> pd.Series:
+    keys = _keys(chunk, sensitive)
+    keys["y"], keys["yhat"] = truth(chunk).astype(np.int8), predicted(chunk).astype(np.int8)
+    return keys.groupby(list(keys.columns), sort=False, observed=True).size()
+
+
+def dataset_cell_counts(
+    path: Path,
+    sensitive: list[str],
+    truth: Labeller,
+    predicted: Labeller,
+    columns: list[str] | None = None,
+    executor: str | None = None,
+    batch_rows: int = 1 << 20,
+) -> pd.Series:
+    """:func:`cell_counts` of a partitioned Parquet dataset: read here batch by batch, or,
+    with ``executor="dask://HOST:PORT"``, file by file on that Dask cluster's workers
+    (``truth`` and ``predicted`` travel to them: module-level functions, or callables
+    cloudpickle can send). ``columns``: the only columns read (the sensitive ones, the label's
+    and the prediction's)."""
+    from auditkit.plugins.loaders.tabular import parquet_batches
+
+    if executor is None:
+        return cell_counts(parquet_batches(path, columns, batch_rows), sensitive, truth, predicted)
+    return dask_cell_counts(executor, path, sensitive, truth, predicted, columns, batch_rows)
+
+
+def dask_cell_counts(
+    executor: str,
+    path: Path,
+    sensitive: list[str],
+    truth: Labeller,
+    predicted: Labeller,
+    columns: list[str] | None = None,
+    batch_rows: int = 1 << 20,
+) -> pd.Series:
+    """One task per file of the dataset on the Dask cluster at ``executor``
+    (``dask://HOST:PORT``), each returning its file's cell counts; their sum."""
+    from auditkit.plugins.execute.dask import address_of, connect
+
+    from auditkit.data import dataset_files
+
+    files = dataset_files(path)
+    if not files:
+        raise ValueError(f"{path}: a folder with no .parquet files")
+    client = connect(address_of(executor), executor)
+    try:
+        futures = client.map(
+            _file_counts,
+            [str(f) for f in files],
+            base=str(path),
+            sensitive=sensitive,
+            truth=truth,
+            predicted=predicted,
+            columns=columns,
+            batch_rows=batch_rows,
+            pure=False,
+        )
+        parts = client.gather(futures)
+    finally:
+        client.close()
+    return _sum(parts)
+
+
+def _file_counts(
+    file: str, base: str, sensitive: list[str], truth: Labeller, predicted: Labeller,
+    columns: list[str] | None, batch_rows: int,
+) -> pd.Series:
+    """On a worker: one file's cell counts (its hive columns from its path under ``base``)."""
+    from auditkit.plugins.loaders.tabular import parquet_batches
+
+    batches = parquet_batches(Path(base), columns, batch_rows, files=[Path(file)])
+    return cell_counts(batches, sensitive, truth, predicted)
+
+
+def _sum(parts: Iterable[pd.Series]) -> pd.Series:
     total: pd.Series | None = None
-    for chunk in batches:
-        keys = _keys(chunk, sensitive)
-        keys["y"], keys["yhat"] = truth(chunk).astype(np.int8), predicted(chunk).astype(np.int8)
-        counts = keys.groupby(list(keys.columns), sort=False, observed=True).size()
+    for counts in parts:
         total = counts if total is None else total.add(counts, fill_value=0)
     if total is None:
         raise ValueError("no rows: the dataset has no batches")
