@@ -68,3 +68,4 @@ def _load_helper(name: str) -> None:
 
 
 _load_helper("reportaudit")  # the hand-built Audit the report tests render
+_load_helper("fairnessaudit")  # the hand-built Audit the fairness tests assess

@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema
+from fairnessaudit import assess, fairness_audit
 
-from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
-from auditkit.config import build_config
+from auditkit.audit import Audit
 from auditkit.errors import ConfigError, DataError
 
 LABELS = ["neg", "pos"]
@@ -31,36 +30,7 @@ def make_audit(
     task: str = "sequence-classification",
 ) -> Audit:
     """An Audit built by hand, as the runner would hand it to an assess hook."""
-    schemas = {s.name: s for s in auditkit_config_schema()}
-    cfg = build_config(schemas, [("auditkit.toml", {"fairness": config or {}})])
-    model = ModelInfo(name="m", path="/nonexistent", task=task, labels=labels, loader="test")
-    dataset = DatasetInfo(
-        path="eval.csv",
-        sha256="0" * 64,
-        rows=len(frame),
-        format="csv",
-        columns=list(frame.columns),
-        text=None,
-        label="label",
-        sensitive=list(sensitive),
-        positive=labels[-1] if len(labels) == 2 else None,
-    )
-    preds = Predictions(
-        labels=np.asarray(yhat, dtype=object),
-        classes=labels,
-        scores=None if scores is None else np.asarray(scores, dtype=float),
-    )
-    return Audit(
-        model=model,
-        config=cfg,
-        model_dir="/nonexistent",
-        out_dir="/nonexistent",
-        report_id="t",
-        dataset=dataset,
-        frame=frame,
-        y_true=np.asarray(y, dtype=object),
-        predictions=preds,
-    )
+    return fairness_audit(frame, y, yhat, scores, sensitive=sensitive, config=config, labels=labels, task=task)
 
 
 def hand_case(sel_a: tuple[int, int], sel_b: tuple[int, int]) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -76,17 +46,11 @@ def hand_case(sel_a: tuple[int, int], sel_b: tuple[int, int]) -> tuple[pd.DataFr
     return pd.DataFrame({"g": rows}), y, yhat
 
 
-def run(audit: Audit) -> Section:
-    section = auditkit_assess(audit=audit)
-    assert isinstance(section, Section)
-    audit.sections[section.name] = section
-    return section
-
 
 def test_score_and_fail_verdict_by_hand() -> None:
     # A: TP 40, FP 20 → selection 0.60, TPR 0.8, FPR 0.4; B: TP 25, FP 5 → 0.30, 0.5, 0.1
     frame, y, yhat = hand_case((40, 20), (25, 5))
-    section = run(make_audit(frame, y, yhat, config={"bootstrap": 400, "mitigation": False}))
+    section = assess(make_audit(frame, y, yhat, config={"bootstrap": 400, "mitigation": False}))
     d = section.data["disparities"]
     assert d["demographic_parity_difference"]["value"] == pytest.approx(0.30, abs=1e-12)
     assert d["demographic_parity_difference"]["groups"] == ["A", "B"]
@@ -111,7 +75,7 @@ def test_warn_when_the_interval_reaches_the_tolerance(tau: float, verdict: str, 
     # selection 0.45 vs 0.30: d = 0.15; on 100 rows a group the interval is about ±0.13
     frame, y, yhat = hand_case((30, 15), (20, 10))
     config = {"constraints": {"demographic_parity_difference": tau}, "bootstrap": 400, "mitigation": False}
-    section = run(make_audit(frame, y, yhat, config=config))
+    section = assess(make_audit(frame, y, yhat, config=config))
     entry = section.data["disparities"]["demographic_parity_difference"]
     assert entry["value"] == pytest.approx(0.15, abs=1e-12)
     assert entry["ci"][0] < tau < entry["ci"][1] or verdict == "pass"
@@ -134,7 +98,7 @@ def test_json_contract_and_undefined_metrics() -> None:
     frame["h"] = np.where(np.arange(len(frame)) < 12, "rare", "common")
     y[:12] = "neg"  # 'rare' has no positives: TPR, FNR and AUC are undefined there
     audit = make_audit(frame, y, yhat, scores, sensitive=("g", "h"), config={"bootstrap": 100, "auc_bootstrap": 20})
-    section = run(audit)
+    section = assess(audit)
     out = json.loads(json.dumps(section.to_json(), allow_nan=False))
     assert out["score"] == audit.metric("fairness.score") == section.metrics["score"]
     features = {row["feature"] for row in out["groups"]}
@@ -181,7 +145,7 @@ def test_json_contract_and_undefined_metrics() -> None:
 
 def test_threshold_optimizer_lowers_the_disparity_on_held_out_data() -> None:
     frame, y, yhat, scores = _biased(n=4000, seed=3)
-    section = run(make_audit(frame, y, yhat, scores, config={"bootstrap": 0, "auc_bootstrap": 0}))
+    section = assess(make_audit(frame, y, yhat, scores, config={"bootstrap": 0, "auc_bootstrap": 0}))
     mitigation = section.data["mitigation"]
     assert mitigation["feature"] == "g" and mitigation["test_rows"] + mitigation["train_rows"] == 3970
     runs = {r["constraint"]: r for r in mitigation["runs"]}
@@ -197,8 +161,8 @@ def test_threshold_optimizer_lowers_the_disparity_on_held_out_data() -> None:
 def test_small_groups_can_be_left_out_of_disparities() -> None:
     frame, y, yhat, _scores = _biased()
     base = {"bootstrap": 0, "mitigation": False, "min_group_size": 200}
-    kept = run(make_audit(frame, y, yhat, config=base)).data["disparities"]
-    left = run(make_audit(frame, y, yhat, config={**base, "small_groups": "exclude"})).data["disparities"]
+    kept = assess(make_audit(frame, y, yhat, config=base)).data["disparities"]
+    left = assess(make_audit(frame, y, yhat, config={**base, "small_groups": "exclude"})).data["disparities"]
     assert "c" not in left["demographic_parity_difference"]["groups"]
     assert left["demographic_parity_difference"]["value"] <= kept["demographic_parity_difference"]["value"]
 
@@ -209,7 +173,7 @@ def test_multiclass_and_token_tasks() -> None:
     y = rng.choice(classes, size=600)
     yhat = np.where(rng.random(600) < 0.7, y, rng.choice(classes, size=600))
     frame = pd.DataFrame({"g": rng.choice(["x", "y"], size=600)})
-    section = run(make_audit(frame, y, yhat, labels=classes, config={"bootstrap": 50}))
+    section = assess(make_audit(frame, y, yhat, labels=classes, config={"bootstrap": 50}))
     assert section.data["task"] == "multiclass"
     assert {"macro_f1", "recall_a", "selection_rate_c"} <= set(section.data["groups"][0])
     assert section.data["disparities"]["demographic_parity_difference"]["value"] is not None
@@ -226,7 +190,7 @@ def test_multiclass_and_token_tasks() -> None:
         config={"bootstrap": 50, "min_group_size": 20},
     )
     tokens.token_true, tokens.predictions.token_labels = true, pred
-    section = run(tokens)
+    section = assess(tokens)
     groups = {r["group"]: r for r in section.data["groups"]}
     # x holds examples 0 and 2 of each block (all correct), y holds 1 and 3 (LOC missed)
     assert groups["x"]["entity_f1"] == 1.0
@@ -237,18 +201,18 @@ def test_multiclass_and_token_tasks() -> None:
 
 def test_no_sensitive_features_is_a_warning_not_a_score() -> None:
     frame, y, yhat, _ = _biased()
-    section = run(make_audit(frame, y, yhat, sensitive=()))
+    section = assess(make_audit(frame, y, yhat, sensitive=()))
     assert section.data["score"] is None and section.verdict == "warn"
 
 
 def test_bad_configuration_names_key_and_fix() -> None:
     frame, y, yhat, _ = _biased()
     with pytest.raises(ConfigError, match=r"reference_groups: g = 'zzz' is not a group"):
-        run(make_audit(frame, y, yhat, config={"reference_groups": {"g": "zzz"}, "bootstrap": 0}))
+        assess(make_audit(frame, y, yhat, config={"reference_groups": {"g": "zzz"}, "bootstrap": 0}))
     with pytest.raises(ConfigError, match=r"auditkit.toml: \[fairness\] constraints = .*a disparity name"):
         make_audit(frame, y, yhat, config={"constraints": {"parity": 0.1}})
     with pytest.raises(DataError, match=r"\[data\] sensitive: column\(s\) \['nope'\] not in the evaluation data"):
-        run(make_audit(frame, y, yhat, sensitive=("nope",)))
+        assess(make_audit(frame, y, yhat, sensitive=("nope",)))
 
 
 def test_plugin_import_stays_light() -> None:
@@ -263,7 +227,7 @@ def test_plugin_import_stays_light() -> None:
 
 def test_tiny_data_skips_the_what_if_instead_of_failing() -> None:
     frame = pd.DataFrame({"g": ["m", "f", "f"]})
-    section = run(make_audit(frame, ["pos", "neg", "pos"], ["pos", "pos", "neg"], scores=[0.9, 0.6, 0.2]))
+    section = assess(make_audit(frame, ["pos", "neg", "pos"], ["pos", "pos", "neg"], scores=[0.9, 0.6, 0.2]))
     assert section.data["mitigation"] is None
     assert any(f.code == "fairness-mitigation-skipped" for f in section.findings)
     assert {r["group"]: r["n"] for r in section.data["groups"]} == {"f": 2, "m": 1}
@@ -281,17 +245,18 @@ def test_the_what_if_in_a_warm_process_equals_the_one_here(monkeypatch) -> None:
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
     monkeypatch.setattr(fairness_run, "_fairlearn_loaded", lambda: False)  # as in `auditkit run`
     monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
-    there = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
+    there = assess(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
     side = launched[0]
     assert side is not None and side.used and side.proc.returncode == 0  # it ran the what-if
     monkeypatch.setattr(fairness_run, "cores", lambda: 1)  # one core: no side process
     monkeypatch.setattr(fairness_run, "_mitigation_process", real)
-    here = run(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
+    here = assess(make_audit(frame, y, yhat, scores, config=config)).data["mitigation"]
     assert there == here and there["runs"]
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
     monkeypatch.setattr(fairness_run, "_mitigation_process", lambda: launched.append(real()) or launched[-1])
     default = {"bootstrap": 0, "auc_bootstrap": 0}
-    assert run(make_audit(frame, y, yhat, scores, config=default)).data["mitigation"] == {**here, "fit_with": "numpy"}
+    numpy = assess(make_audit(frame, y, yhat, scores, config=default)).data["mitigation"]
+    assert numpy == {**here, "fit_with": "numpy"}
     assert here["fit_with"] == "fairlearn"
     assert len(launched) == 1  # the NumPy fit started no process
 
@@ -304,7 +269,7 @@ def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_pat
     config = {"bootstrap": 0, "auc_bootstrap": 0}
     audit = make_audit(frame, y, yhat, scores, config=config)
     audit.cache_dir = str(tmp_path)
-    first = run(audit).data["mitigation"]
+    first = assess(audit).data["mitigation"]
     kept = list(tmp_path.glob("fairness-mitigation/*/*.json"))
     assert len(kept) == 1 and first["runs"]
 
@@ -315,12 +280,12 @@ def test_a_rerun_takes_the_what_if_from_the_cache_and_a_change_misses_it(tmp_pat
     monkeypatch.setattr(mitigation_module, "what_if", lambda *a: pytest.fail("the what-if ran again"))
     again = make_audit(frame, y, yhat, scores, config=config)
     again.cache_dir = str(tmp_path)
-    assert run(again).data["mitigation"] == first and not launched  # no process started either
+    assert assess(again).data["mitigation"] == first and not launched  # no process started either
 
     kept[0].write_text("{not json", encoding="utf-8")  # a half-written entry is a miss
     monkeypatch.undo()
-    assert run(again).data["mitigation"] == first
+    assert assess(again).data["mitigation"] == first
     other = make_audit(frame, y, yhat, scores, config={**config, "seed": 1})  # another split
     other.cache_dir = str(tmp_path)
-    assert run(other).data["mitigation"] != first
+    assert assess(other).data["mitigation"] != first
     assert len(list(tmp_path.glob("fairness-mitigation/*/*.json"))) == 2

@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema
 from auditkit.plugins.assess.fairness.constraints import verdict
+from fairnessaudit import assess, fairness_audit
 
-from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
-from auditkit.config import build_config
+from auditkit.audit import Audit
 
 # The race groups of ProPublica's COMPAS file (7,214 rows); the data set itself is not in
 # this checkout, so a seeded frame with its group sizes stands in for it.
@@ -28,35 +27,11 @@ COMPAS_SIZES = {
 
 
 def make_audit(frame: pd.DataFrame, y: Any, yhat: Any, config: dict[str, Any] | None = None) -> Audit:
-    schemas = {s.name: s for s in auditkit_config_schema()}
-    cfg = build_config(schemas, [("auditkit.toml", {"fairness": {"mitigation": False, **(config or {})}})])
-    sensitive = [c for c in frame.columns]
-    return Audit(
-        model=ModelInfo(name="m", path="/nonexistent", task="sequence-classification", labels=["0", "1"], loader="t"),
-        config=cfg,
-        model_dir="/nonexistent",
-        out_dir="/nonexistent",
-        report_id="t",
-        dataset=DatasetInfo(
-            path="eval.csv",
-            sha256="0" * 64,
-            rows=len(frame),
-            format="csv",
-            columns=list(frame.columns),
-            text=None,
-            label="label",
-            sensitive=sensitive,
-            positive="1",
-        ),
-        frame=frame,
-        y_true=np.asarray([str(v) for v in y], dtype=object),
-        predictions=Predictions(labels=np.asarray([str(v) for v in yhat], dtype=object), classes=["0", "1"]),
-    )
+    """Labels "0"/"1" as strings, every column of ``frame`` sensitive, no what-if unless asked."""
+    text = lambda values: [str(v) for v in values]  # noqa: E731
+    config = {"mitigation": False, **(config or {})}
+    return fairness_audit(frame, text(y), text(yhat), config=config, labels=["0", "1"])
 
-
-def run(audit: Audit) -> Section:
-    section = auditkit_assess(audit=audit)
-    return next(s for s in section if s is not None) if isinstance(section, list) else section
 
 
 def compas_like(seed: int = 0, native_rate: float = 0.9) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -77,7 +52,7 @@ def test_reference_table_matches_a_hand_calculation() -> None:
     b = [(1, 1), (1, 0), (0, 1), (0, 1), (0, 0)]
     frame = pd.DataFrame({"g": ["A"] * 10 + ["B"] * 5})
     y, yhat = zip(*(a + b), strict=True)
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 0, "min_group_size": 1}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 0, "min_group_size": 1}))
     rows = {r["attribute_value"]: r for r in section.data["reference_table"]}
     assert section.data["reference_groups_used"] == {"g": {"group": "A", "rule": "largest group"}}
     A, B = rows["A"], rows["B"]
@@ -103,7 +78,7 @@ def test_reference_table_matches_a_hand_calculation() -> None:
     assert fpr_row.iloc[1] == "0.667 ×2.00 (+0.333)"
 
     # the configured reference (what --reference g=B sets) flips the direction
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 0, "min_group_size": 1, "reference_groups": {"g": "B"}}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 0, "min_group_size": 1, "reference_groups": {"g": "B"}}))
     rows = {r["attribute_value"]: r for r in section.data["reference_table"]}
     assert rows["A"]["fpr_disparity"] == pytest.approx(0.5) and rows["B"]["is_reference"]
     assert section.data["reference_groups_used"]["g"]["rule"] == "configured"
@@ -144,7 +119,7 @@ def test_reference_table_matches_fairlearn_metricframe_on_compas_sized_groups() 
     )  # fmt: skip
     expected = mf.by_group
     expected["ppr"] = expected["pp"] / yhat.sum()
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 0}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 0}))
     rows = {r["attribute_value"]: r for r in section.data["reference_table"]}
     assert set(rows) == set(COMPAS_SIZES)
     assert section.data["reference_groups_used"]["race"]["group"] == "African-American"  # the largest
@@ -155,7 +130,7 @@ def test_reference_table_matches_fairlearn_metricframe_on_compas_sized_groups() 
             assert rows[group][f"{m}_disparity"] == pytest.approx(ratio), (group, m)
         assert rows[group]["group_size"] == want["group_size"]
     # "Hispanic vs African-American FPR" is the plain quotient, read either way round
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 0, "reference_groups": {"race": "Hispanic"}}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 0, "reference_groups": {"race": "Hispanic"}}))
     aa = next(r for r in section.data["reference_table"] if r["attribute_value"] == "African-American")
     fpr = expected["fpr"]
     assert aa["fpr_disparity"] == pytest.approx(fpr["African-American"] / fpr["Hispanic"])
@@ -164,7 +139,7 @@ def test_reference_table_matches_fairlearn_metricframe_on_compas_sized_groups() 
 
 def test_a_small_group_is_reported_but_does_not_set_f_unless_included() -> None:
     frame, y, yhat = compas_like(seed=1, native_rate=1.0)
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 0}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 0}))
     native = next(r for r in section.data["groups"] if r["group"] == "Native American")
     assert native["small"] and native["n"] == 18
     dp = section.data["disparities"]["demographic_parity_difference"]
@@ -176,7 +151,7 @@ def test_a_small_group_is_reported_but_does_not_set_f_unless_included() -> None:
     rates = {g: yhat[frame["race"] == g].mean() for g in COMPAS_SIZES if COMPAS_SIZES[g] >= 30}
     assert dp["value"] == pytest.approx(max(rates.values()) - min(rates.values()))
 
-    included = run(make_audit(frame, y, yhat, {"bootstrap": 0, "small_groups": "include"}))
+    included = assess(make_audit(frame, y, yhat, {"bootstrap": 0, "small_groups": "include"}))
     dp = included.data["disparities"]["demographic_parity_difference"]
     assert "Native American" in dp["groups"]
     assert included.data["score"] < section.data["score"]
@@ -185,7 +160,7 @@ def test_a_small_group_is_reported_but_does_not_set_f_unless_included() -> None:
 def test_no_binding_constraint_when_every_constraint_scores_one() -> None:
     frame = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 40})
     y = ([1] * 20 + [0] * 20) * 2
-    section = run(make_audit(frame, y, list(y), {"bootstrap": 0}))
+    section = assess(make_audit(frame, y, list(y), {"bootstrap": 0}))
     assert section.data["score"] == 1.0
     assert section.data["binding_constraint"] is None
     assert "none binds" in section.summary and "Closest" not in section.summary
@@ -200,7 +175,7 @@ def test_an_interval_that_contains_the_tolerance_never_fails(seed: int) -> None:
     y = rng.integers(0, 2, n)
     yhat = np.where(rng.random(n) < 0.6, y, rng.integers(0, 2, n))
     yhat[frame["g"] == "a"] |= rng.random((frame["g"] == "a").sum()) < 0.2
-    section = run(make_audit(frame, y, yhat, {"bootstrap": 200, "seed": seed, "min_group_size": 5}))
+    section = assess(make_audit(frame, y, yhat, {"bootstrap": 200, "seed": seed, "min_group_size": 5}))
     for c in section.data["constraints"]:
         if c["value"] is None or c["ci"] is None:
             continue

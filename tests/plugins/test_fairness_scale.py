@@ -9,32 +9,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from auditkit.plugins.assess.fairness import auditkit_assess, auditkit_config_schema, engine, mitigation
+from auditkit.plugins.assess.fairness import engine, mitigation
 from auditkit.plugins.assess.fairness.delong_groups import group_delong
 from auditkit.plugins.assess.fairness.groups import Grouping
+from fairnessaudit import assess, fairness_audit
 
-from auditkit.audit import Audit, DatasetInfo, ModelInfo, Predictions, Section
+from auditkit.audit import Audit
 from auditkit.charts import drawn_for
 from auditkit.classification_scores import roc_auc_score
-from auditkit.config import build_config
 from auditkit.errors import ConfigError
 
 LABELS = ["neg", "pos"]
 
 
 def make_audit(frame: pd.DataFrame, y: Any, yhat: Any, scores: Any, config: dict[str, Any]) -> Audit:
-    schemas = {s.name: s for s in auditkit_config_schema()}
-    cfg = build_config(schemas, [("auditkit.toml", {"fairness": config})])
-    model = ModelInfo(name="m", path="/nonexistent", task="sequence-classification", labels=LABELS, loader="test")
-    dataset = DatasetInfo(
-        path="eval.csv", sha256="0" * 64, rows=len(frame), format="csv", columns=list(frame.columns),
-        text=None, label="label", sensitive=list(frame.columns), positive="pos",
-    )
-    preds = Predictions(labels=np.asarray(yhat, dtype=object), classes=LABELS, scores=np.asarray(scores, dtype=float))
-    return Audit(
-        model=model, config=cfg, model_dir="/nonexistent", out_dir="/nonexistent", report_id="t",
-        dataset=dataset, frame=frame, y_true=np.asarray(y, dtype=object), predictions=preds,
-    )
+    return fairness_audit(frame, y, yhat, scores, config=config, labels=LABELS)
 
 
 def biased(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
@@ -45,11 +34,6 @@ def biased(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray,
     labels = np.where(y == 1, "pos", "neg")
     return pd.DataFrame({"g": g}), labels, np.where(scores > 0.5, "pos", "neg"), scores
 
-
-def run(audit: Audit) -> Section:
-    section = auditkit_assess(audit=audit)
-    assert section is not None
-    return section
 
 
 # ------------------------------------------------------------------ the what-if's fitting sample
@@ -133,12 +117,12 @@ def test_stratified_halves_split_each_group_in_two() -> None:
 def test_the_section_names_the_sample_and_the_option_has_a_maximum() -> None:
     frame, y, yhat, scores = biased(4000, seed=3)
     config = {"bootstrap": 0, "auc_bootstrap": 0, "mitigation_max_rows": 1000}
-    section = run(make_audit(frame, y, yhat, scores, config))
+    section = assess(make_audit(frame, y, yhat, scores, config))
     half = sum(n // 2 for n in frame["g"].value_counts())  # each group's fitting half, rounded down
     assert section.data["mitigation"]["fit_rows"] == 1000 and section.data["mitigation"]["train_rows"] == half
     table = next(t for t in section.tables if t.name == "mitigation")
     assert f"a seeded sample of 1,000 of one half's {half:,} rows" in table.note
-    default = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0, "auc_bootstrap": 0}))
+    default = assess(make_audit(frame, y, yhat, scores, {"bootstrap": 0, "auc_bootstrap": 0}))
     note = next(t for t in default.tables if t.name == "mitigation").note
     assert note.startswith("A what-if: thresholds fitted on one half, measured on the other. Fitted by fairlearn's")
     assert "NumPy port" in note
@@ -158,7 +142,7 @@ def test_charts_are_drawn_only_for_formats_that_show_them() -> None:
     shown.formats = ["json", "html"]
     hidden = make_audit(frame, y, yhat, scores, config)
     hidden.formats = ["json", "md"]
-    drawn, undrawn = run(shown), run(hidden)
+    drawn, undrawn = assess(shown), assess(hidden)
     assert drawn.charts and all(c.svg.startswith("<svg") for c in drawn.charts)
     assert undrawn.charts and all(c.svg == "" for c in undrawn.charts)
     assert undrawn.to_json() == drawn.to_json()  # audit.json is the same either way
@@ -170,7 +154,8 @@ def test_charts_are_drawn_only_for_formats_that_show_them() -> None:
 def test_the_overall_auc_from_the_delong_pass_equals_roc_auc_score() -> None:
     frame, y, yhat, scores = biased(6000, seed=5)
     scores = scores.round(2)  # many ties
-    section = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0, "auc_interval": "delong", "mitigation": False}))
+    config = {"bootstrap": 0, "auc_interval": "delong", "mitigation": False}
+    section = assess(make_audit(frame, y, yhat, scores, config))
     expected = roc_auc_score(y == "pos", scores)
     assert section.data["overall"]["auc"] == pytest.approx(expected, abs=1e-12)
 
@@ -216,20 +201,21 @@ def test_a_dense_aggregation_matrix_sums_as_the_sparse_one(monkeypatch) -> None:
 
 
 def test_the_what_if_starts_on_the_spare_core_before_the_aucs(monkeypatch) -> None:
-    from auditkit.plugins.assess.fairness import assess
+    from auditkit.plugins.assess.fairness import assess as assess_module
     from auditkit.plugins.assess.fairness import run as fairness_run
 
     calls: list[str] = []
-    real_start, real_aucs = fairness_run.WhatIfSource.start, assess.add_aucs
+    real_start, real_aucs = fairness_run.WhatIfSource.start, assess_module.add_aucs
     monkeypatch.setattr(fairness_run, "cores", lambda: 2)
     monkeypatch.setattr(fairness_run, "_fairlearn_loaded", lambda: False)  # as in `auditkit run`
     started = lambda self, g: calls.append("start") or real_start(self, g)  # noqa: E731
     monkeypatch.setattr(fairness_run.WhatIfSource, "start", started)
-    monkeypatch.setattr(assess, "add_aucs", lambda *a: calls.append("aucs") or real_aucs(*a))
+    monkeypatch.setattr(assess_module, "add_aucs", lambda *a: calls.append("aucs") or real_aucs(*a))
     frame, y, yhat, scores = biased(2000, seed=8)
-    there = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0})).data
+    config = {"bootstrap": 0, "mitigation_engine": "fairlearn"}  # fairlearn's class: in the warm process
+    there = assess(make_audit(frame, y, yhat, scores, config)).data
     assert calls == ["start", "aucs"]
     monkeypatch.setattr(fairness_run, "cores", lambda: 1)  # fitted here, after the AUCs: the same result
-    here = run(make_audit(frame, y, yhat, scores, {"bootstrap": 0})).data
+    here = assess(make_audit(frame, y, yhat, scores, config)).data
     assert there["mitigation"] == here["mitigation"] and there["mitigation"]["runs"]
     assert there["groups"] == here["groups"]

@@ -61,7 +61,10 @@ def test_the_rules_and_predictions_are_fairlearns(data: str, constraint: str, ob
         got = [rule.p0, rule.operation0.threshold, rule.p1, rule.operation1.threshold]
         want = [bunch.p0, bunch.operation0.threshold, bunch.p1, bunch.operation1.threshold]
         assert np.array_equal(got, want, equal_nan=True), group
-        assert (rule.operation0.operator, rule.operation1.operator) == (bunch.operation0.operator, ">")
+        assert (rule.operation0.operator, rule.operation1.operator) == (
+            bunch.operation0.operator,
+            bunch.operation1.operator,
+        )
         assert (rule.p_ignore, rule.prediction_constant) == (bunch.get("p_ignore"), bunch.get("prediction_constant"))
     held_out, _, held_groups = scored(DATA[data][0], 100 + DATA[data][1], DATA[data][2], DATA[data][3])
     want = reference.predict(pd.DataFrame({"score": held_out}), sensitive_features=held_groups, random_state=7)

@@ -23,6 +23,7 @@ from auditkit.plugins.assess.fairness import engine
 from auditkit.plugins.assess.fairness.groups import INTERSECTION_SEP, _label
 
 from auditkit.data import MISSING_GROUP
+from auditkit.errors import DataError
 
 Labeller = Callable[[pd.DataFrame], np.ndarray]  # a chunk → 0/1 per row
 
@@ -90,7 +91,7 @@ def dask_cell_counts(
 
     files = dataset_files(path)
     if not files:
-        raise ValueError(f"{path}: a folder with no .parquet files")
+        raise DataError(f"{path}: a folder with no .parquet files; point it at a Parquet dataset")
     client = connect(address_of(executor), executor)
     try:
         futures = client.map(

@@ -6,6 +6,7 @@ from auditkit.plugins.assess.fairness.assess import FairnessResult
 from auditkit.plugins.assess.fairness.counterfactual import CounterfactualResult
 
 from auditkit.audit import Audit, IndexColumn, KeyNumber, Section
+from auditkit.charts import drawn_for
 
 NAME, TITLE, ORDER = "fairness", "Fairness", 200
 SCORE_NOTE = "F: fairness score (1 = every constraint within tolerance)."
@@ -163,8 +164,6 @@ def assess_section(audit: Audit) -> Section | None:
         return section
     from auditkit.plugins.assess.fairness import report
     from auditkit.plugins.assess.fairness.run import run
-
-    from auditkit.charts import drawn_for
 
     result = run(audit)
     if result is None:

@@ -18,6 +18,7 @@ a randomised mix of two thresholds.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -141,11 +142,8 @@ def fit(
         curves.append(_interpolate(*_upper_hull(*points), x_grid))
     if equalized:
         return _equalized_odds(values, curves, labels, x_grid, objective)
-    n = len(labels)
-    overall = 0 * x_grid
-    for k, curve in enumerate(curves):  # fairlearn's column sum: group by group, in order
-        weight = (starts[k + 1] - starts[k]) / n
-        overall = overall + weight * curve[1] if k else weight * curve[1]
+    weighted = [(starts[k + 1] - starts[k]) / len(labels) * curve[1] for k, curve in enumerate(curves)]
+    overall = functools.reduce(np.add, weighted)  # fairlearn's column sum: group by group, in order
     best = int(np.nanargmax(overall))
     return {value: GroupRule(*_at(curve, best)) for value, curve in zip(values.tolist(), curves, strict=True)}
 

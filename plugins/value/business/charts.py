@@ -44,14 +44,14 @@ def response_chart(result: MarketResult, fit: Fit | None, currency: str, draw: b
         f"{money(seg.net, currency)}."
     )
     title = "Response curve f, cost k·P and net g with P* marked"
-    return chart("market-response", title, alt, partial(_response_figure, result, fit, currency) if draw else None)
+    figure = partial(_response_figure, result, fit, upper, currency) if draw else None
+    return chart("market-response", title, alt, figure)
 
 
-def _response_figure(result: MarketResult, fit: Fit | None, currency: str) -> Figure:
+def _response_figure(result: MarketResult, fit: Fit | None, upper: float, currency: str) -> Figure:
     import numpy as np
 
     seg = result.segments[0]
-    upper = max(result.budget, seg.spend * 1.5, 1.0)
     xs = np.linspace(0.0, upper, 400)
     fig, ax = new_figure()
     ax.plot(xs, [seg.curve.revenue(float(x)) for x in xs], label="f(P) revenue", color=PALETTE[0])
